@@ -1,0 +1,1 @@
+export * from './kit-stream-player/index.js';

@@ -1,0 +1,27 @@
+import { LitElement } from 'lit';
+
+/**
+ * What every element of the library shares: typed events that cross shadow boundaries,
+ * and registration that tolerates a second copy of the library on the page.
+ */
+export class LiveElement extends LitElement {
+  /** Dispatches a bubbling, composed `CustomEvent` and returns it (its `defaultPrevented` tells if a listener objected). */
+  protected emit<K extends keyof HTMLElementEventMap>(
+    name: K,
+    detail: HTMLElementEventMap[K] extends CustomEvent<infer D> ? D : never,
+    options: { cancelable?: boolean } = {},
+  ): CustomEvent {
+    const event = new CustomEvent(name, { bubbles: true, composed: true, cancelable: options.cancelable ?? false, detail });
+    this.dispatchEvent(event);
+    return event;
+  }
+}
+
+/**
+ * Registers `tagName` unless it is taken already. Two copies of the library on one page
+ * (say a CDN file and a bundled build) then share the first registration instead of throwing.
+ */
+export function defineElement(tagName: string, elementClass: CustomElementConstructor): void {
+  if (customElements.get(tagName)) return;
+  customElements.define(tagName, elementClass);
+}

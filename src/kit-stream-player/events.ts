@@ -1,0 +1,64 @@
+import type { KitErrorCode } from './kit-error.js';
+
+/** `kit-session-pending`: the service is still preparing the session. */
+export interface KitSessionPendingDetail {
+  id: string;
+  /** Milliseconds since the element asked for the session. */
+  elapsed: number;
+  /** How many times the session has been found pending so far (1 for the first answer). */
+  attempt: number;
+  /** The service's status message, e.g. "Session is being prepared". */
+  message?: string;
+}
+
+/** `kit-session-ready`: the session is ready and its routes say where to connect. */
+export interface KitSessionReadyDetail {
+  id: string;
+  /** The route's IP address or host name. */
+  host: string;
+  /** The signaling route's `source_port` (TCP). */
+  signalingPort: number;
+  /** The media route's `source_port` (UDP), when the session has one. */
+  mediaPort: number | undefined;
+  /** The `routes` object exactly as the service sent it. */
+  routes: unknown;
+}
+
+/** `kit-error`: something failed; the element shows the same message. */
+export interface KitErrorDetail {
+  code: KitErrorCode;
+  /** The HTTP status when the failure was an HTTP answer. */
+  status: number | undefined;
+  /** The server's own message when it sent one, else a plain description. */
+  message: string;
+}
+
+/** Why the element let go of a session. */
+export type KitSessionEndReason =
+  /** `stop()` was called. */
+  | 'stopped'
+  /** The element was removed from the document. */
+  | 'disconnected'
+  /** The page is being unloaded or put in the back/forward cache. */
+  | 'pagehide'
+  /** `server`, `app-id`, `profile`, `version` or `session-id` changed. */
+  | 'replaced'
+  /** The session failed or timed out. */
+  | 'error';
+
+/** `kit-session-ended`: the element no longer uses the session (and terminated it when it had created it). */
+export interface KitSessionEndedDetail {
+  id: string;
+  reason: KitSessionEndReason;
+  /** True when the element sent the terminate call for this session. */
+  terminated: boolean;
+}
+
+declare global {
+  interface HTMLElementEventMap {
+    'kit-session-pending': CustomEvent<KitSessionPendingDetail>;
+    'kit-session-ready': CustomEvent<KitSessionReadyDetail>;
+    'kit-error': CustomEvent<KitErrorDetail>;
+    'kit-session-ended': CustomEvent<KitSessionEndedDetail>;
+  }
+}

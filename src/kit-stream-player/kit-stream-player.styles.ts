@@ -1,0 +1,106 @@
+import { css } from 'lit';
+
+export const styles = css`
+  :host {
+    display: block;
+    position: relative;
+    aspect-ratio: var(--kit-stream-player-aspect-ratio, 16 / 9);
+    background: var(--kit-stream-player-background, #000);
+    color: var(--kit-stream-player-color, #fff);
+    font: var(--kit-stream-player-font, 14px/1.4 system-ui, sans-serif);
+    overflow: hidden;
+    contain: content;
+  }
+
+  :host([hidden]) {
+    display: none;
+  }
+
+  .base,
+  .video-area {
+    position: absolute;
+    inset: 0;
+  }
+
+  video {
+    width: 100%;
+    height: 100%;
+    object-fit: contain;
+    display: block;
+    background: transparent;
+  }
+
+  .overlay {
+    position: absolute;
+    inset: 0;
+    display: flex;
+    flex-direction: column;
+    align-items: center;
+    justify-content: center;
+    gap: 12px;
+    padding: 16px;
+    text-align: center;
+    background: var(--kit-stream-player-background, #000);
+  }
+
+  .status {
+    margin: 0;
+  }
+
+  .status:empty {
+    display: none;
+  }
+
+  .elapsed {
+    font-variant-numeric: tabular-nums;
+  }
+
+  .spinner {
+    width: 32px;
+    height: 32px;
+    border-radius: 50%;
+    border: 3px solid color-mix(in srgb, currentColor 25%, transparent);
+    border-top-color: var(--kit-stream-player-accent, #76b900);
+    animation: spin 0.9s linear infinite;
+  }
+
+  @media (prefers-reduced-motion: reduce) {
+    .spinner {
+      animation-duration: 3s;
+    }
+  }
+
+  @keyframes spin {
+    to {
+      transform: rotate(360deg);
+    }
+  }
+
+  .error {
+    max-width: 40em;
+    padding: 12px 16px;
+    border-left: 4px solid var(--kit-stream-player-error-color, #ff6b6b);
+    background: color-mix(in srgb, currentColor 8%, transparent);
+    text-align: start;
+  }
+
+  .error-message {
+    margin: 0 0 8px;
+    overflow-wrap: anywhere;
+  }
+
+  button {
+    font: inherit;
+    color: #000;
+    background: #fff;
+    border: 0;
+    border-radius: var(--kit-stream-player-radius, 4px);
+    padding: 6px 14px;
+    cursor: pointer;
+  }
+
+  button:focus-visible {
+    outline: 3px solid var(--kit-stream-player-accent, #76b900);
+    outline-offset: 2px;
+  }
+`;

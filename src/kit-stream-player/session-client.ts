@@ -1,0 +1,207 @@
+import {
+  type HttpAnswer,
+  TransportError,
+  describeUnexpectedBody,
+  isRecord,
+  joinUrl,
+  mergeRequestInit,
+  parseRetryAfter,
+  requestJson,
+} from '../internal/http.js';
+import { sleep } from '../internal/timing.js';
+import { KitStreamError } from './kit-error.js';
+import { type KitConnectionTarget, findConnectionTarget } from './routes.js';
+
+/** What `POST /stream` asks for. */
+export interface KitSessionRequest {
+  appId: string;
+  profile: string;
+  /** Omitted means the latest version. */
+  version?: string;
+  /** Sent as `arguments`, e.g. `{usd_stage_uri}`. */
+  arguments?: Record<string, unknown>;
+}
+
+/** A session as the service describes it at one moment. */
+export type KitSessionAnswer =
+  | { id: string; ready: false; message?: string; retryAfterMs?: number }
+  | { id: string; ready: true; message?: string; routes: unknown; target: KitConnectionTarget };
+
+export type KitReadySession = Extract<KitSessionAnswer, { ready: true }>;
+
+export interface KitSessionClientOptions {
+  /** Base URL of the streaming API; may carry a path prefix (`https://host/streaming`). */
+  server: string;
+  /** Merged into every request: headers and credentials for gateways that need auth. */
+  requestInit?: RequestInit;
+  /** Milliseconds one request may take before it counts as failed. */
+  requestTimeoutMs?: number;
+}
+
+export interface PollOptions {
+  signal?: AbortSignal;
+  /** First wait between polls, in ms. */
+  intervalMs: number;
+  /** The wait grows by this factor after each pending answer or transient failure. */
+  growth?: number;
+  /** The wait never grows past this, in ms (unless the first wait is longer). */
+  maxIntervalMs?: number;
+  /** Give up this long after `startedAt`, in ms. */
+  timeoutMs: number;
+  /** When the wait started (ms, `performance.now()` clock); defaults to now. */
+  startedAt?: number;
+  /** Called after each pending answer. */
+  onPending?: (info: { id: string; elapsedMs: number; attempt: number; message?: string }) => void;
+  /** Called after each transient failure that will be retried. */
+  onRetry?: (info: { id: string; error: KitStreamError; attempt: number; waitMs: number }) => void;
+}
+
+/**
+ * The Kit App Streaming REST API: create, get, poll and terminate sessions.
+ * Knows nothing about elements; every call takes an `AbortSignal` and fails with a {@link KitStreamError}.
+ */
+export class KitSessionClient {
+  readonly server: string;
+  private readonly requestInit: RequestInit | undefined;
+  private readonly requestTimeoutMs: number;
+
+  constructor(options: KitSessionClientOptions) {
+    this.server = options.server;
+    this.requestInit = options.requestInit;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+  }
+
+  /** `POST /stream`: a ready session (200) or a pending one (202) to poll. */
+  async create(request: KitSessionRequest, signal?: AbortSignal): Promise<KitSessionAnswer> {
+    const body: Record<string, unknown> = { id: request.appId, profile: request.profile };
+    if (request.version) body.version = request.version;
+    if (request.arguments && Object.keys(request.arguments).length > 0) body.arguments = request.arguments;
+    const answer = await this.send('stream', { method: 'POST', body: JSON.stringify(body), headers: jsonHeaders }, signal);
+    return readSession(answer);
+  }
+
+  /** `GET /stream/{id}`: the session's state now. */
+  async get(id: string, signal?: AbortSignal): Promise<KitSessionAnswer> {
+    return readSession(await this.send(`stream/${encodeURIComponent(id)}`, { method: 'GET' }, signal), id);
+  }
+
+  /**
+   * Polls `GET /stream/{id}` until the session is ready. Pending answers wait longer each time (a `Retry-After`
+   * header wins); network failures and 5xx answers are retried the same way until the timeout; other errors end it.
+   */
+  async pollUntilReady(id: string, options: PollOptions): Promise<KitReadySession> {
+    const { signal, intervalMs, timeoutMs } = options;
+    const growth = options.growth ?? 1.5;
+    const maxIntervalMs = Math.max(options.maxIntervalMs ?? 10_000, intervalMs);
+    const startedAt = options.startedAt ?? performance.now();
+    let wait = intervalMs;
+    for (let attempt = 1; ; attempt++) {
+      const remaining = timeoutMs - (performance.now() - startedAt);
+      if (remaining <= 0) throw timeoutError(timeoutMs);
+      let answer: KitSessionAnswer | undefined;
+      let retryAfterMs: number | undefined;
+      try {
+        answer = await this.get(id, signal);
+        if (answer.ready) return answer;
+        retryAfterMs = answer.retryAfterMs;
+        options.onPending?.({ id, elapsedMs: performance.now() - startedAt, attempt, message: answer.message });
+      } catch (error) {
+        if (!(error instanceof KitStreamError) || !error.transient) throw error;
+        options.onRetry?.({ id, error, attempt, waitMs: wait });
+      }
+      const left = timeoutMs - (performance.now() - startedAt);
+      if (left <= 0) throw timeoutError(timeoutMs);
+      await sleep(Math.min(retryAfterMs ?? wait, left), signal);
+      wait = Math.min(wait * growth, maxIntervalMs);
+    }
+  }
+
+  /**
+   * Ends a session. Tries `DELETE /stream/{id}` first; deployments that only know the form with the id in the
+   * body (`DELETE /stream {"id"}`, as NVIDIA's sample sends it) answer that with 404 or 405.
+   */
+  async terminate(id: string, options: { signal?: AbortSignal; keepalive?: boolean } = {}): Promise<void> {
+    const pathAnswer = await this.send(`stream/${encodeURIComponent(id)}`, { method: 'DELETE' }, options.signal, options.keepalive);
+    if (isSuccess(pathAnswer.status)) return;
+    if (pathAnswer.status !== 404 && pathAnswer.status !== 405) throw errorFromAnswer(pathAnswer);
+    const bodyAnswer = await this.send(
+      'stream',
+      { method: 'DELETE', body: JSON.stringify({ id }), headers: jsonHeaders },
+      options.signal,
+      options.keepalive,
+    );
+    if (!isSuccess(bodyAnswer.status)) throw errorFromAnswer(bodyAnswer);
+  }
+
+  private async send(path: string, init: RequestInit, signal?: AbortSignal, keepalive?: boolean): Promise<HttpAnswer> {
+    const url = joinUrl(this.server, path);
+    try {
+      return await requestJson(url, mergeRequestInit(this.requestInit, init), { signal, timeoutMs: this.requestTimeoutMs, keepalive });
+    } catch (error) {
+      if (error instanceof TransportError) throw new KitStreamError(error.failure, error.message, undefined, { cause: error });
+      throw error;
+    }
+  }
+}
+
+const jsonHeaders = { 'content-type': 'application/json', accept: 'application/json' };
+
+function isSuccess(status: number): boolean {
+  return status >= 200 && status < 300;
+}
+
+function timeoutError(timeoutMs: number): KitStreamError {
+  const minutes = timeoutMs / 60_000;
+  const span = minutes >= 1 ? `${Number(minutes.toFixed(1))} min` : `${Math.round(timeoutMs / 1000)} s`;
+  return new KitStreamError('timeout', `The app was not ready after ${span}. It may still be starting: try again, or raise the timeout.`);
+}
+
+function readSession(answer: HttpAnswer, expectedId?: string): KitSessionAnswer {
+  if (answer.status !== 200 && answer.status !== 202) throw errorFromAnswer(answer);
+  const body = answer.body;
+  if (!isRecord(body)) throw new KitStreamError('malformed-response', describeUnexpectedBody(answer), answer.status);
+  const id = typeof body.id === 'string' && body.id !== '' ? body.id : expectedId;
+  if (!id) throw new KitStreamError('malformed-response', `The server answered ${answer.status} without a session id.`, answer.status);
+  const status = isRecord(body.status) ? body.status : {};
+  const message = typeof status.message === 'string' ? status.message : undefined;
+  const ready = answer.status === 200 && status.condition !== 'pending' && status.status !== false;
+  if (!ready) return { id, ready: false, message, retryAfterMs: parseRetryAfter(answer.headers.get('retry-after')) };
+  return { id, ready: true, message, routes: body.routes, target: findConnectionTarget(body.routes) };
+}
+
+/** Maps an error answer to a typed error carrying the server's own message (FastAPI's `detail`) when there is one. */
+export function errorFromAnswer(answer: HttpAnswer): KitStreamError {
+  const { status } = answer;
+  const serverMessage = serverMessageOf(answer.body);
+  const code =
+    status === 403 ? 'forbidden' : status === 404 ? 'not-found' : status === 422 ? 'invalid-request' : status >= 500 ? 'server-error' : 'http-error';
+  if (serverMessage) return new KitStreamError(code, serverMessage, status);
+  if (answer.body === undefined && answer.text.trim() !== '') return new KitStreamError(code, describeUnexpectedBody(answer), status);
+  return new KitStreamError(code, defaultMessages[code] ?? `The server answered ${status}.`, status);
+}
+
+const defaultMessages: Partial<Record<string, string>> = {
+  forbidden: 'The server refused access (403).',
+  'not-found': 'The session was not found (404).',
+  'invalid-request': 'The server rejected the request (422).',
+};
+
+/** `detail` as a string, or a FastAPI validation list rendered as "body.id: message; ...", or another common field. */
+function serverMessageOf(body: unknown): string | undefined {
+  if (!isRecord(body)) return undefined;
+  const { detail } = body;
+  if (typeof detail === 'string' && detail.trim()) return detail;
+  if (Array.isArray(detail)) {
+    const parts = detail.filter(isRecord).map((item) => {
+      const loc = Array.isArray(item.loc) ? item.loc.map(String).join('.') : '';
+      const msg = typeof item.msg === 'string' ? item.msg : 'invalid';
+      return loc ? `${loc}: ${msg}` : msg;
+    });
+    if (parts.length > 0) return parts.join('; ');
+  }
+  for (const key of ['message', 'error', 'title']) {
+    const value = body[key];
+    if (typeof value === 'string' && value.trim()) return value;
+  }
+  return undefined;
+}

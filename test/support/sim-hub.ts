@@ -1,0 +1,94 @@
+/**
+ * Starts and stops simulators on behalf of browser tests. The test runner starts this hub in Node; tests in
+ * Chromium ask it over loopback HTTP for a fresh simulator each, so every test gets its own ports and state.
+ */
+import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type KitSimulator, type KitSimulatorOptions, startKitSimulator } from '../../demo/simulators/kit/kit-simulator.js';
+
+export interface SimulatorHub {
+  url: string;
+  close(): Promise<void>;
+}
+
+interface RunningSimulator {
+  close(): Promise<void>;
+  /** What the browser needs to know to use it. */
+  describe(): Record<string, unknown>;
+}
+
+export async function startSimulatorHub(): Promise<SimulatorHub> {
+  const running = new Map<string, RunningSimulator>();
+  let next = 1;
+
+  const starters: Record<string, (options: Record<string, unknown>) => Promise<RunningSimulator>> = {
+    kit: async (options) => {
+      const { media, ...rest } = options;
+      const simulatorOptions = rest as KitSimulatorOptions;
+      if (media) simulatorOptions.media = await kitMediaFactory();
+      const simulator: KitSimulator = await startKitSimulator(simulatorOptions);
+      return { close: () => simulator.close(), describe: () => ({ url: simulator.url, origin: simulator.origin }) };
+    },
+  };
+
+  const server = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => send(response, 500, { error: String(error) }));
+  });
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    if (request.method === 'OPTIONS') return send(response, 204);
+    const name = (request.url ?? '').split('?')[0].replace(/^\/+/, '');
+    if (request.method === 'POST' && Object.hasOwn(starters, name)) {
+      const kind = name;
+      const options = JSON.parse((await readBody(request)) || '{}') as Record<string, unknown>;
+      const simulator = await starters[kind](options);
+      const key = `${kind}-${next++}`;
+      running.set(key, simulator);
+      return send(response, 200, { id: key, ...simulator.describe() });
+    }
+    const simulator = running.get(name);
+    if (request.method === 'DELETE' && simulator) {
+      running.delete(name);
+      await simulator.close();
+      return send(response, 200, { closed: name });
+    }
+    return send(response, 404, { error: 'unknown hub call' });
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async close() {
+      await Promise.all([...running.values()].map((simulator) => simulator.close()));
+      running.clear();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+async function kitMediaFactory() {
+  const media = await import('../../demo/simulators/kit/media/index.js');
+  return media.createKitMediaFactory();
+}
+
+function readBody(request: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let body = '';
+    request.setEncoding('utf8');
+    request.on('data', (chunk: string) => (body += chunk));
+    request.on('end', () => resolve(body));
+    request.on('error', reject);
+  });
+}
+
+function send(response: ServerResponse, status: number, body?: unknown): void {
+  response.writeHead(status, {
+    'access-control-allow-origin': '*',
+    'access-control-allow-methods': 'GET, POST, DELETE, OPTIONS',
+    'access-control-allow-headers': 'content-type',
+    'content-type': 'application/json',
+  });
+  response.end(body === undefined ? undefined : JSON.stringify(body));
+}

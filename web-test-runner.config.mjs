@@ -1,0 +1,67 @@
+// Browser tests run in a real headless Chromium; simulators run in this Node process, started per test
+// through a small hub on loopback.
+import { existsSync } from 'node:fs';
+import { esbuildPlugin } from '@web/dev-server-esbuild';
+import { chromeLauncher } from '@web/test-runner-chrome';
+import { tsImport } from 'tsx/esm/api';
+
+const chromeCandidates = [
+  process.env.CHROME_PATH,
+  '/usr/bin/chromium',
+  '/usr/bin/chromium-browser',
+  '/usr/bin/google-chrome',
+  '/usr/bin/google-chrome-stable',
+  '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome',
+].filter(Boolean);
+const executablePath = chromeCandidates.find((path) => existsSync(path));
+if (!executablePath) {
+  throw new Error('No Chrome or Chromium found. Install one (on Debian: apt-get install chromium) or set CHROME_PATH.');
+}
+
+const { startSimulatorHub } = await tsImport('./test/support/sim-hub.ts', import.meta.url);
+let hub;
+
+export default {
+  files: ['test/**/*.test.ts', '!test/**/*.node.test.ts'],
+  nodeResolve: true,
+  concurrency: 1,
+  testsFinishTimeout: 240_000,
+  testFramework: { config: { timeout: 20_000 } },
+  browsers: [
+    chromeLauncher({
+      launchOptions: {
+        executablePath,
+        headless: true,
+        args: [
+          '--no-sandbox',
+          '--disable-gpu',
+          '--autoplay-policy=no-user-gesture-required',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+          '--no-first-run',
+        ],
+      },
+    }),
+  ],
+  plugins: [
+    esbuildPlugin({ ts: true, target: 'es2022', tsconfig: new URL('./tsconfig.json', import.meta.url).pathname }),
+    {
+      name: 'simulator-hub',
+      async serverStart() {
+        hub = await startSimulatorHub();
+      },
+      async serverStop() {
+        await hub?.close();
+      },
+    },
+  ],
+  testRunnerHtml: (testFramework) => `<!doctype html>
+    <html lang="en">
+      <head><meta charset="utf-8"><title>live-stream-elements tests</title></head>
+      <body>
+        <script>window.__SIMULATOR_HUB__ = ${JSON.stringify(hub?.url ?? '')};</script>
+        <script type="module" src="${testFramework}"></script>
+      </body>
+    </html>`,
+};
