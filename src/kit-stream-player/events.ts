@@ -1,3 +1,4 @@
+import type { KitCloseReason, KitStreamStats } from './connector.js';
 import type { KitErrorCode } from './kit-error.js';
 
 /** `kit-session-pending`: the service is still preparing the session. */
@@ -54,11 +55,49 @@ export interface KitSessionEndedDetail {
   terminated: boolean;
 }
 
+/** `kit-connected`: the stream shows its first decoded frame. */
+export interface KitConnectedDetail {
+  id: string;
+  /** Milliseconds from the session being ready (or found ready again, on a reconnect) to the first decoded frame. */
+  timeToFirstFrame: number;
+}
+
+/** `kit-disconnected`: the stream's connection closed or could not be made; the element reconnects when it can. */
+export interface KitDisconnectedDetail {
+  id: string;
+  reason: KitCloseReason | 'connect-failed';
+  message: string;
+}
+
+/** `kit-message`: a message from the streamed app. */
+export interface KitMessageDetail {
+  eventType: string;
+  payload: unknown;
+}
+
+/** `kit-stats`: the stream's figures, once a second while streaming. */
+export interface KitStatsDetail extends KitStreamStats {
+  id: string;
+}
+
+/** `kit-stall` and `kit-recovered`: frames stopped for 5 s, or flow again. */
+export interface KitStallDetail {
+  id: string;
+  /** Milliseconds since the last new frame. */
+  since: number;
+}
+
 declare global {
   interface HTMLElementEventMap {
     'kit-session-pending': CustomEvent<KitSessionPendingDetail>;
     'kit-session-ready': CustomEvent<KitSessionReadyDetail>;
     'kit-error': CustomEvent<KitErrorDetail>;
     'kit-session-ended': CustomEvent<KitSessionEndedDetail>;
+    'kit-connected': CustomEvent<KitConnectedDetail>;
+    'kit-disconnected': CustomEvent<KitDisconnectedDetail>;
+    'kit-message': CustomEvent<KitMessageDetail>;
+    'kit-stats': CustomEvent<KitStatsDetail>;
+    'kit-stall': CustomEvent<KitStallDetail>;
+    'kit-recovered': CustomEvent<KitStallDetail>;
   }
 }

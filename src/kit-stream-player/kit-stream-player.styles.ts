@@ -22,12 +22,69 @@ export const styles = css`
     inset: 0;
   }
 
-  video {
+  video,
+  ::slotted(video) {
     width: 100%;
     height: 100%;
     object-fit: contain;
     display: block;
     background: transparent;
+  }
+
+  video[hidden] {
+    display: none;
+  }
+
+  .video-area {
+    outline: none;
+    touch-action: none;
+  }
+
+  .video-area:focus-visible {
+    box-shadow: inset 0 0 0 3px var(--kit-stream-player-accent, #76b900);
+  }
+
+  .controls {
+    position: absolute;
+    right: 8px;
+    bottom: 8px;
+    display: flex;
+    gap: 6px;
+    opacity: 0.85;
+  }
+
+  .controls button {
+    background: var(--kit-stream-player-controls-background, rgb(0 0 0 / 0.65));
+    color: var(--kit-stream-player-color, #fff);
+  }
+
+  .controls:hover,
+  .controls:focus-within {
+    opacity: 1;
+  }
+
+  .stats {
+    position: absolute;
+    left: 8px;
+    top: 8px;
+    margin: 0;
+    padding: 6px 10px;
+    border-radius: 4px;
+    background: rgb(0 0 0 / 0.65);
+    color: #fff;
+    font: 12px/1.5 ui-monospace, monospace;
+    pointer-events: none;
+  }
+
+  .stats div {
+    display: flex;
+    gap: 8px;
+    justify-content: space-between;
+  }
+
+  .stats dt,
+  .stats dd {
+    margin: 0;
   }
 
   .overlay {

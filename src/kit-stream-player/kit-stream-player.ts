@@ -1,10 +1,13 @@
 import { Task } from '@lit/task';
 import { type PropertyValues, html, nothing } from 'lit';
-import { property, state } from 'lit/decorators.js';
+import { property, query, state } from 'lit/decorators.js';
 import { LiveElement } from '../internal/live-element.js';
-import { formatDuration, isAbort } from '../internal/timing.js';
-import { KitStreamError } from './kit-error.js';
+import { formatDuration, isAbort, sleep } from '../internal/timing.js';
+import type { KitAppMessage, KitCloseReason, KitConnection, KitConnector, KitStreamStats } from './connector.js';
 import type { KitSessionEndReason } from './events.js';
+import { InputForwarder, type KitVideoFit } from './input.js';
+import { KitSignalingConnector } from './kit-signaling-connector.js';
+import { KitStreamError } from './kit-error.js';
 import { styles } from './kit-stream-player.styles.js';
 import { KitSessionClient, type KitReadySession } from './session-client.js';
 
@@ -14,11 +17,14 @@ export type KitPlayerState = 'idle' | 'requesting' | 'pending' | 'connecting' | 
 /** The attributes that identify a session: changing one while a session is in use starts afresh. */
 const sessionKeys = ['server', 'appId', 'profile', 'version', 'sessionId'] as const;
 
-/** `terminate-on-disconnect` is on unless the attribute says "false". */
+/** Boolean attributes that are on by default: on unless the attribute says "false". */
 const onUnlessFalse = {
   fromAttribute: (value: string | null) => value === null || value.toLowerCase() !== 'false',
   toAttribute: (value: boolean) => (value ? '' : 'false'),
 };
+
+/** Frames that stop for this long make a stall. */
+const stallAfterMs = 5000;
 
 interface SessionConfig {
   server: string;
@@ -31,20 +37,31 @@ interface SessionConfig {
 
 /**
  * Streams an NVIDIA Omniverse Kit app from a Kit App Streaming service: asks for a session, waits until it is
- * ready, and connects to it.
+ * ready, connects to it over WebRTC and forwards the viewer's input to the app.
  *
  * @summary A live, interactive Omniverse Kit app stream in one tag.
  *
  * @fires {CustomEvent<KitSessionPendingDetail>} kit-session-pending - The service is still preparing the session.
  * @fires {CustomEvent<KitSessionReadyDetail>} kit-session-ready - The session is ready; detail has its host and ports.
+ * @fires {CustomEvent<KitConnectedDetail>} kit-connected - The first frame was decoded.
+ * @fires {CustomEvent<KitDisconnectedDetail>} kit-disconnected - The stream's connection closed; the element reconnects when it can.
+ * @fires {CustomEvent<KitMessageDetail>} kit-message - A message from the app.
+ * @fires {CustomEvent<KitStatsDetail>} kit-stats - Stream figures, once a second while streaming.
+ * @fires {CustomEvent<KitStallDetail>} kit-stall - No new frame for 5 s.
+ * @fires {CustomEvent<KitStallDetail>} kit-recovered - Frames flow again after a stall.
  * @fires {CustomEvent<KitErrorDetail>} kit-error - Something failed; detail has a code, the HTTP status and the message shown.
  * @fires {CustomEvent<KitSessionEndedDetail>} kit-session-ended - The element let go of a session (and terminated it if it had created it).
  *
  * @slot waiting - Replaces the spinner shown while the session is requested, prepared and connected.
+ * @slot media - Light-DOM `<video>`/`<audio>` for connectors whose library finds its media elements by id.
  *
  * @csspart base - The outer box.
- * @csspart video-area - The box the video is fitted into.
+ * @csspart video-area - The focusable box the video is fitted into; it receives input for the app.
  * @csspart video - The `<video>` element.
+ * @csspart controls - The bar with the mute and fullscreen buttons.
+ * @csspart mute-button - The Unmute / Mute button.
+ * @csspart fullscreen-button - The Fullscreen / Exit fullscreen button.
+ * @csspart stats - The statistics overlay (`show-stats`).
  * @csspart overlay - The layer over the video while not streaming.
  * @csspart spinner - The default waiting indicator.
  * @csspart status - The status line (an ARIA live region).
@@ -59,6 +76,7 @@ interface SessionConfig {
  * @cssproperty --kit-stream-player-error-color - Colour of the error box's edge.
  * @cssproperty --kit-stream-player-aspect-ratio - Aspect ratio of the element when no height is set. Default 16 / 9.
  * @cssproperty --kit-stream-player-radius - Corner radius of buttons.
+ * @cssproperty --kit-stream-player-controls-background - Background of the control buttons.
  */
 export class KitStreamPlayer extends LiveElement {
   static override styles = styles;
@@ -102,10 +120,45 @@ export class KitStreamPlayer extends LiveElement {
   /** Merged into every request: headers and credentials for gateways that need auth. */
   @property({ attribute: false }) accessor requestInit: RequestInit | undefined = undefined;
 
+  /** Forward pointer and keyboard input to the app. On by default; `interactive="false"` makes a view-only player. */
+  @property({ converter: onUnlessFalse, reflect: true }) accessor interactive = true;
+
+  /** How the video fits the element, as CSS `object-fit`: `contain` (default, letterboxed), `cover` or `fill`. */
+  @property({ reflect: true }) accessor fit: KitVideoFit = 'contain';
+
+  /** Draw the `kit-stats` figures over the video. */
+  @property({ attribute: 'show-stats', type: Boolean, reflect: true }) accessor showStats = false;
+
+  /** Reconnect attempts after the stream is lost, before giving up with an error. */
+  @property({ attribute: 'max-reconnects', type: Number }) accessor maxReconnects = 5;
+
+  /** Path of the signaling WebSocket for the built-in connector. Default `/sign_in`. */
+  @property({ attribute: 'signaling-path' }) accessor signalingPath = '';
+
+  /** Use `wss://` for signaling. Default: when the page is https. */
+  @property({ attribute: 'signaling-secure', type: Boolean }) accessor signalingSecure: boolean | undefined = undefined;
+
+  /** Stream size and rate asked of connectors that negotiate them (width a multiple of 32, height even). */
+  @property({ attribute: 'stream-width', type: Number }) accessor streamWidth = 1920;
+  @property({ attribute: 'stream-height', type: Number }) accessor streamHeight = 1080;
+  @property({ type: Number }) accessor fps = 60;
+
+  /** The connector that reaches the media; by default Kit's own signaling over WebSocket and WebRTC. */
+  @property({ attribute: false }) accessor connector: KitConnector | undefined = undefined;
+
+  /** Whether the stream's sound is muted. Streams start muted so that autoplay is allowed. */
+  @property({ attribute: false }) accessor muted = true;
+
   @state() private accessor currentState: KitPlayerState = 'idle';
   @state() private accessor error: KitStreamError | undefined = undefined;
   @state() private accessor pendingSince: number | undefined = undefined;
   @state() private accessor now = 0;
+  @state() private accessor latestStats: KitStreamStats | undefined = undefined;
+  @state() private accessor fullscreen = false;
+  @state() private accessor slottedMedia = false;
+
+  @query('video') private accessor video!: HTMLVideoElement;
+  @query('.video-area') private accessor videoArea!: HTMLElement;
 
   /** The session this element created and has not terminated yet. */
   private ownedSessionId: string | undefined;
@@ -116,11 +169,14 @@ export class KitStreamPlayer extends LiveElement {
   /** Set by `stop()`: attribute changes do not start a session again until `start()`. */
   private stopped = false;
   private clock: ReturnType<typeof setInterval> | undefined;
+  private connection: KitConnection | undefined;
+  private input: InputForwarder | undefined;
 
+  /** One run is one session's whole life: requesting, pending, connecting, streaming and reconnecting. */
   private readonly sessionTask = new Task(this, {
     autoRun: false,
     args: () => [this.sessionConfig()] as const,
-    task: ([config], { signal }) => this.acquireSession(config, signal),
+    task: ([config], { signal }) => this.runSession(config, signal),
   });
 
   /** Where the element is in a session's life; reflected as the `state` attribute. Read-only. */
@@ -141,10 +197,17 @@ export class KitStreamPlayer extends LiveElement {
     this.setState('ended');
   }
 
+  /** Sends a message to the app, e.g. `sendMessage('openStageRequest', {url})`. Throws when not connected. */
+  sendMessage(eventType: string, payload: unknown = {}): void {
+    if (!this.connection) throw new KitStreamError('connection', `Cannot send "${eventType}": the stream is not connected.`);
+    this.connection.send({ eventType, payload });
+  }
+
   override connectedCallback(): void {
     super.connectedCallback();
     window.addEventListener('pagehide', this.onPageHide);
     window.addEventListener('pageshow', this.onPageShow);
+    document.addEventListener('fullscreenchange', this.onFullscreenChange);
     // Back in a document (re-attached, or moved): pick up where the session was. A moved element keeps its session.
     if (this.hasUpdated && !this.stopped) this.resume();
   }
@@ -153,7 +216,8 @@ export class KitStreamPlayer extends LiveElement {
     super.disconnectedCallback();
     window.removeEventListener('pagehide', this.onPageHide);
     window.removeEventListener('pageshow', this.onPageShow);
-    // Stop every request and timer now; whether to terminate is decided once we know this is a removal, not a move.
+    document.removeEventListener('fullscreenchange', this.onFullscreenChange);
+    // Stop every request, timer and connection now; whether to terminate is decided once we know this is a removal, not a move.
     this.sessionTask.abort();
     this.stopClock();
     queueMicrotask(() => {
@@ -170,16 +234,31 @@ export class KitStreamPlayer extends LiveElement {
     if (changed.has('currentState') || !this.hasUpdated) this.setAttribute('state', this.currentState);
   }
 
+  protected override updated(changed: PropertyValues): void {
+    if (changed.has('muted')) this.applyMuted();
+  }
+
   override render() {
+    const streaming = this.currentState === 'streaming';
     const busy = this.currentState === 'requesting' || this.currentState === 'pending' || this.currentState === 'connecting' || this.currentState === 'reconnecting';
-    const overlay = this.currentState !== 'streaming';
+    const interactive = streaming && this.interactive;
     return html`
       <div part="base" class="base">
-        <div part="video-area" class="video-area">
-          <video part="video" muted playsinline aria-label="Live app stream"></video>
+        <div
+          part="video-area"
+          class="video-area"
+          tabindex=${interactive ? 0 : -1}
+          role=${interactive ? 'application' : 'presentation'}
+          aria-label=${interactive ? 'Interactive app stream. Keyboard and pointer input go to the app; press Tab to leave.' : nothing}
+          aria-roledescription=${interactive ? 'app stream' : nothing}
+        >
+          <video part="video" muted playsinline autoplay ?hidden=${this.slottedMedia} style=${`object-fit: ${this.fit}`}></video>
+          <slot name="media" @slotchange=${this.onMediaSlotChange}></slot>
         </div>
-        ${overlay
-          ? html`<div part="overlay" class="overlay">
+        ${streaming ? this.renderControls() : nothing} ${this.showStats && this.latestStats ? this.renderStats(this.latestStats) : nothing}
+        ${streaming
+          ? nothing
+          : html`<div part="overlay" class="overlay">
               ${busy ? html`<slot name="waiting"><div part="spinner" class="spinner" aria-hidden="true"></div></slot>` : nothing}
               <p part="status" class="status" role="status" aria-live="polite">${this.statusText()}${this.elapsedText()}</p>
               ${this.error
@@ -188,10 +267,30 @@ export class KitStreamPlayer extends LiveElement {
                     <button part="retry-button" type="button" @click=${this.start}>Retry</button>
                   </div>`
                 : nothing}
-            </div>`
-          : nothing}
+            </div>`}
       </div>
     `;
+  }
+
+  private renderControls() {
+    return html`<div part="controls" class="controls">
+      <button part="mute-button" type="button" @click=${() => (this.muted = !this.muted)}>${this.muted ? 'Unmute' : 'Mute'}</button>
+      <button part="fullscreen-button" type="button" @click=${this.toggleFullscreen}>${this.fullscreen ? 'Exit fullscreen' : 'Fullscreen'}</button>
+    </div>`;
+  }
+
+  private renderStats(stats: KitStreamStats) {
+    const rows: Array<[string, string]> = [
+      ['Frame', `${stats.width}×${stats.height}`],
+      ['FPS', String(Math.round(stats.fps))],
+      ['Bitrate', `${Math.round(stats.bitrate)} kbit/s`],
+      ['RTT', stats.rtt === undefined ? '–' : `${Math.round(stats.rtt)} ms`],
+      ['Lost', String(stats.packetsLost)],
+      ['Jitter', `${stats.jitter} ms`],
+    ];
+    return html`<dl part="stats" class="stats">
+      ${rows.map(([name, value]) => html`<div><dt>${name}</dt><dd>${value}</dd></div>`)}
+    </dl>`;
   }
 
   private statusText(): string {
@@ -207,7 +306,7 @@ export class KitStreamPlayer extends LiveElement {
       case 'ended':
         return 'The stream has ended.';
       case 'error':
-        return 'The stream could not start.';
+        return 'The stream could not continue.';
       default:
         return '';
     }
@@ -257,65 +356,204 @@ export class KitStreamPlayer extends LiveElement {
     return new KitSessionClient({ server: config.server, requestInit: this.requestInit, requestTimeoutMs: this.requestTimeout });
   }
 
-  /** Creates or finds the session and waits until it is ready. Runs as the session task, so a new run aborts this one. */
-  private async acquireSession(config: SessionConfig, signal: AbortSignal): Promise<void> {
-    const client = this.client(config);
-    const startedAt = performance.now();
+  /** A session's whole life. Returns when it fails; a new run or an abort ends it otherwise. */
+  private async runSession(config: SessionConfig, signal: AbortSignal): Promise<void> {
     try {
-      let answer;
-      if (config.sessionId) {
-        this.setState('pending', startedAt);
-        this.activeSession = { id: config.sessionId, client };
-        answer = await client.get(config.sessionId, signal);
-      } else {
-        this.setState('requesting');
-        answer = await client.create(
-          { appId: config.appId, profile: config.profile, version: config.version || undefined, arguments: config.arguments },
-          signal,
-        );
-        this.ownedSessionId = answer.id;
-        this.activeSession = { id: answer.id, client };
-        this.setOwnSessionId(answer.id);
-      }
-      let ready: KitReadySession;
-      if (answer.ready) {
-        ready = answer;
-      } else {
-        this.setState('pending', startedAt);
-        this.emit('kit-session-pending', { id: answer.id, elapsed: Math.round(performance.now() - startedAt), attempt: 1, message: answer.message });
-        ready = await client.pollUntilReady(answer.id, {
-          signal,
-          intervalMs: positive(this.pollInterval, 2000),
-          timeoutMs: positive(this.timeout, 300_000),
-          startedAt,
-          onPending: ({ id, elapsedMs, attempt, message }) =>
-            this.emit('kit-session-pending', { id, elapsed: Math.round(elapsedMs), attempt: attempt + 1, message }),
-        });
-      }
-      signal.throwIfAborted();
-      this.onReady(ready);
+      const client = this.client(config);
+      const session = await this.acquireSession(client, config, signal);
+      this.setState('connecting');
+      const { host, signalingPort, mediaPort } = session.target;
+      this.emit('kit-session-ready', { id: session.id, host, signalingPort, mediaPort, routes: session.routes });
+      await this.streamWithReconnects(client, session, signal);
     } catch (error) {
       if (isAbort(error, signal)) return;
-      const failure = error instanceof KitStreamError ? error : new KitStreamError('network', String(error));
+      const failure = error instanceof KitStreamError ? error : new KitStreamError('connection', String(error));
       this.fail(failure);
       // A session the service no longer knows needs no terminate call.
       this.endSession('error', { terminate: failure.code !== 'not-found' });
+    } finally {
+      this.closeConnection();
     }
   }
 
-  private onReady(session: KitReadySession): void {
-    this.setState('connecting');
-    const { host, signalingPort, mediaPort } = session.target;
-    this.emit('kit-session-ready', { id: session.id, host, signalingPort, mediaPort, routes: session.routes });
+  /** Creates (or finds) the session and waits until it is ready. */
+  private async acquireSession(client: KitSessionClient, config: SessionConfig, signal: AbortSignal): Promise<KitReadySession> {
+    const startedAt = performance.now();
+    let answer;
+    if (config.sessionId) {
+      this.setState('pending', startedAt);
+      this.activeSession = { id: config.sessionId, client };
+      answer = await client.get(config.sessionId, signal);
+    } else {
+      this.setState('requesting');
+      answer = await client.create(
+        { appId: config.appId, profile: config.profile, version: config.version || undefined, arguments: config.arguments },
+        signal,
+      );
+      this.ownedSessionId = answer.id;
+      this.activeSession = { id: answer.id, client };
+      this.setOwnSessionId(answer.id);
+    }
+    if (answer.ready) return answer;
+    this.setState('pending', startedAt);
+    this.emit('kit-session-pending', { id: answer.id, elapsed: Math.round(performance.now() - startedAt), attempt: 1, message: answer.message });
+    return client.pollUntilReady(answer.id, {
+      signal,
+      intervalMs: positive(this.pollInterval, 2000),
+      timeoutMs: positive(this.timeout, 300_000),
+      startedAt,
+      onPending: ({ id, elapsedMs, attempt, message }) =>
+        this.emit('kit-session-pending', { id, elapsed: Math.round(elapsedMs), attempt: attempt + 1, message }),
+    });
   }
 
   /**
-   * Lets go of the session in use: aborts its requests and, when this element created it, terminates it
-   * (unless `terminate` says otherwise). Emits `kit-session-ended` when there was a session.
+   * Streams the session; when the connection is lost, checks the session and reconnects with backoff up to
+   * `max-reconnects` times. Throws when the session is gone or the attempts are used up.
+   */
+  private async streamWithReconnects(client: KitSessionClient, ready: KitReadySession, signal: AbortSignal): Promise<never> {
+    let session = ready;
+    let failures = 0;
+    let readyAt = performance.now();
+    for (;;) {
+      const lost = await this.streamOnce(session, readyAt, signal);
+      if (lost.streamed) failures = 0;
+      failures++;
+      const limit = Math.max(0, Math.floor(this.maxReconnects));
+      if (failures > limit) {
+        throw new KitStreamError(
+          'connection',
+          limit === 0 ? `The stream was lost: ${lost.message}` : `The stream was lost and ${limit} reconnect attempts failed. Last: ${lost.message}`,
+        );
+      }
+      this.setState('reconnecting');
+      await sleep(Math.min(500 * 2 ** (failures - 1), 8000), signal);
+      const answer = await client.get(session.id, signal);
+      session = answer.ready
+        ? answer
+        : await client.pollUntilReady(session.id, { signal, intervalMs: positive(this.pollInterval, 2000), timeoutMs: positive(this.timeout, 300_000) });
+      readyAt = performance.now();
+    }
+  }
+
+  /** One connection: connect, wait for the first frame, then watch until it closes. Resolves with why it ended. */
+  private async streamOnce(session: KitReadySession, readyAt: number, signal: AbortSignal): Promise<{ message: string; streamed: boolean }> {
+    const attempt = new AbortController();
+    const attemptSignal = AbortSignal.any([signal, attempt.signal]);
+    let onLost!: (reason: KitCloseReason, message: string) => void;
+    const lost = new Promise<{ reason: KitCloseReason; message: string }>((resolve) => {
+      onLost = (reason, message) => resolve({ reason, message });
+    });
+    let streamed = false;
+    let monitor: ReturnType<typeof setInterval> | undefined;
+    try {
+      const connector = this.connector ?? new KitSignalingConnector({ signalingPath: this.signalingPath || undefined, secure: this.signalingSecure });
+      await this.updateComplete;
+      let connection: KitConnection;
+      try {
+        connection = await connector.connect({
+          target: { ...session.target, sessionId: session.id, server: this.activeSession?.client.server ?? this.server },
+          video: this.video,
+          host: this,
+          signal: attemptSignal,
+          width: this.streamWidth,
+          height: this.streamHeight,
+          fps: this.fps,
+          onMessage: (message) => this.onAppMessage(message),
+          onClosed: (reason, detail) => onLost(reason, detail ?? reason),
+        });
+      } catch (error) {
+        if (isAbort(error, signal)) throw error;
+        const message = error instanceof Error ? error.message : String(error);
+        this.emit('kit-disconnected', { id: session.id, reason: 'connect-failed', message });
+        return { message, streamed: false };
+      }
+      this.connection = connection;
+      const first = await Promise.race([this.firstFrame(connection, attemptSignal), lost]);
+      if ('reason' in first) {
+        this.emit('kit-disconnected', { id: session.id, reason: first.reason, message: first.message });
+        return { message: first.message, streamed: false };
+      }
+      streamed = true;
+      this.setState('streaming');
+      this.emit('kit-connected', { id: session.id, timeToFirstFrame: Math.round(performance.now() - readyAt) });
+      await this.updateComplete;
+      if (this.interactive) {
+        this.input = new InputForwarder({ surface: this.videoArea, video: this.mediaVideo(), fit: () => this.fit, send: (message) => connection.send(message) });
+      }
+      monitor = this.watch(session.id, connection);
+      const end = await lost;
+      this.emit('kit-disconnected', { id: session.id, reason: end.reason, message: end.message });
+      return { message: end.message, streamed };
+    } finally {
+      clearInterval(monitor);
+      attempt.abort();
+      this.closeConnection();
+    }
+  }
+
+  /** Resolves when the first frame is decoded, as the connection's stats or the video element tell. */
+  private async firstFrame(connection: KitConnection, signal: AbortSignal): Promise<{ at: number }> {
+    const video = this.mediaVideo();
+    for (let i = 0; i < 2000; i++) {
+      if (video.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA && video.videoWidth > 0) return { at: performance.now() };
+      const stats = await connection.stats();
+      if (stats && stats.framesDecoded > 0) return { at: performance.now() };
+      await sleep(10, signal);
+    }
+    throw new KitStreamError('connection', 'Connected, but no video frame arrived.');
+  }
+
+  /** Samples stats once a second: `kit-stats` events, the overlay, and stall detection. */
+  private watch(id: string, connection: KitConnection): ReturnType<typeof setInterval> {
+    let lastFrames = -1;
+    let lastProgress = performance.now();
+    let stalled = false;
+    return setInterval(async () => {
+      const stats = await connection.stats().catch(() => undefined);
+      if (!stats || this.connection !== connection) return;
+      this.latestStats = stats;
+      this.emit('kit-stats', { id, ...stats });
+      const now = performance.now();
+      if (stats.framesDecoded > lastFrames) {
+        if (stalled) {
+          stalled = false;
+          this.emit('kit-recovered', { id, since: Math.round(now - lastProgress) });
+        }
+        lastFrames = stats.framesDecoded;
+        lastProgress = now;
+      } else if (!stalled && now - lastProgress >= stallAfterMs) {
+        stalled = true;
+        this.emit('kit-stall', { id, since: Math.round(now - lastProgress) });
+      }
+    }, 1000);
+  }
+
+  private onAppMessage(message: KitAppMessage): void {
+    this.emit('kit-message', { eventType: message.eventType, payload: message.payload });
+  }
+
+  /** The video that shows the stream: a slotted one when a connector put media in the light DOM, else the element's own. */
+  private mediaVideo(): HTMLVideoElement {
+    return this.querySelector<HTMLVideoElement>(':scope > video[slot="media"]') ?? this.video;
+  }
+
+  private closeConnection(): void {
+    this.input?.dispose();
+    this.input = undefined;
+    this.connection?.close();
+    this.connection = undefined;
+    this.latestStats = undefined;
+  }
+
+  /**
+   * Lets go of the session in use: aborts its requests and connection and, when this element created it,
+   * terminates it (unless `terminate` says otherwise). Emits `kit-session-ended` when there was a session.
    */
   private endSession(reason: KitSessionEndReason, options: { terminate?: boolean } = {}): void {
     this.sessionTask.abort();
     this.stopClock();
+    this.closeConnection();
     const session = this.activeSession;
     this.activeSession = undefined;
     if (session === undefined) return;
@@ -369,6 +607,32 @@ export class KitStreamPlayer extends LiveElement {
     clearInterval(this.clock);
     this.clock = undefined;
   }
+
+  private applyMuted(): void {
+    for (const media of [this.video, ...this.querySelectorAll<HTMLMediaElement>(':scope > [slot="media"]')]) {
+      if (!media) continue;
+      media.muted = this.muted;
+      if (!this.muted) media.play().catch(() => undefined);
+    }
+  }
+
+  private async toggleFullscreen(): Promise<void> {
+    try {
+      if (document.fullscreenElement === this) await document.exitFullscreen();
+      else await this.requestFullscreen();
+    } catch {
+      // Fullscreen can be refused (an iframe without allowfullscreen, say); the button then does nothing.
+    }
+  }
+
+  private onMediaSlotChange(event: Event): void {
+    this.slottedMedia = (event.target as HTMLSlotElement).assignedElements().some((element) => element instanceof HTMLVideoElement);
+    this.applyMuted();
+  }
+
+  private readonly onFullscreenChange = (): void => {
+    this.fullscreen = document.fullscreenElement === this;
+  };
 
   private readonly onPageHide = (): void => {
     this.endSession('pagehide', { terminate: this.terminateOnDisconnect });

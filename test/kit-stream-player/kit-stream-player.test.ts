@@ -2,6 +2,7 @@ import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
 import '../../src/kit-stream-player/index.js';
 import { defineElement } from '../../src/internal/live-element.js';
 import { KitStreamPlayer } from '../../src/kit-stream-player/index.js';
+import type { KitConnector } from '../../src/kit-stream-player/connector.js';
 import type { KitErrorDetail } from '../../src/kit-stream-player/events.js';
 import { KitSimulatorHandle } from '../support/simulators.js';
 
@@ -13,10 +14,16 @@ async function startSimulator(options: Record<string, unknown> = {}): Promise<Ki
   return simulator;
 }
 
+/** A connector that never connects: these tests are about sessions, and stay in 'connecting' once one is ready. */
+const waitingConnector: KitConnector = {
+  connect: ({ signal }) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true })),
+};
+
 /** A player on the page, listening from the first moment so no event is missed. */
 async function player(attributes: Record<string, string>, setup?: (element: KitStreamPlayer) => void): Promise<KitStreamPlayer> {
   const element = document.createElement('kit-stream-player');
   for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, value);
+  element.connector = waitingConnector;
   setup?.(element);
   players.push(element);
   document.body.append(element);

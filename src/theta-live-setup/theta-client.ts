@@ -1,0 +1,333 @@
+/**
+ * The Theta Video API's livestream calls, for pages: typed results, and one error type that
+ * says what went wrong in words a streamer can act on.
+ *
+ * Point `apiBase` at a Theta proxy (see `src/theta-proxy`), which holds the service-account
+ * secret server-side; pages served to viewers must never carry the secret. Passing
+ * `serviceAccountSecret` here is meant for local tools and the simulator only.
+ */
+import { type HttpAnswer, TransportError, isRecord, joinUrl, mergeRequestInit, requestJson } from '../internal/http.js';
+
+export type ThetaStreamStatus = 'on' | 'off';
+
+/** A livestream. Field names follow the API; older spellings (`playback_url`, `thumbnail_url`) are folded in. */
+export interface ThetaStream {
+  id: string;
+  name: string;
+  status: ThetaStreamStatus;
+  /** ISO time of the last change, when the service sent one. */
+  update_time: string | null;
+  /** Present in account listings. */
+  service_account_id: string | null;
+  /** HLS (`.m3u8`) address while live. */
+  playback_uri: string | null;
+  /** Hosted player page while live. */
+  player_uri: string | null;
+  thumbnail_uri: string | null;
+  /** RTMP server to publish to: only while an ingestor is selected, and only for the owning account. */
+  stream_server: string | null;
+  /** Stream key to publish with: same conditions as `stream_server`. */
+  stream_key: string | null;
+}
+
+export interface ThetaStreamList {
+  total_count: number;
+  streams: ThetaStream[];
+}
+
+/** An edge ingestor; the service lists available ones nearest the streamer first. */
+export interface ThetaIngestor {
+  id: string;
+  ip: string | null;
+  stream_key: string | null;
+  state: string;
+  stakes: number | null;
+  /** `[longitude, latitude]`, or null when the service sent no usable position. */
+  geo: [number, number] | null;
+}
+
+export interface ThetaIngestorList {
+  total_count: number;
+  ingestors: ThetaIngestor[];
+}
+
+/** Where and with which key to publish (e.g. in OBS) after selecting an ingestor. */
+export interface ThetaIngestorSelection {
+  stream_server: string;
+  stream_key: string;
+}
+
+/**
+ * - `http`: the service answered with an error status (or an error envelope).
+ * - `network`: no answer: the connection failed or was refused.
+ * - `timeout`: no complete answer in time.
+ * - `malformed`: an answer that is not the JSON the API promises.
+ * - `aborted`: the caller's signal cancelled the request.
+ */
+export type ThetaApiErrorCode = 'http' | 'network' | 'timeout' | 'malformed' | 'aborted';
+
+export class ThetaApiError extends Error {
+  override name = 'ThetaApiError';
+  /** HTTP status, or 0 when there was no answer. */
+  readonly status: number;
+  readonly code: ThetaApiErrorCode;
+  /** The service's own words, when its answer carried a message. */
+  readonly serverMessage?: string;
+
+  constructor(
+    message: string,
+    details: { status: number; code: ThetaApiErrorCode; serverMessage?: string; cause?: unknown },
+  ) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.status = details.status;
+    this.code = details.code;
+    if (details.serverMessage !== undefined) this.serverMessage = details.serverMessage;
+  }
+}
+
+export interface ThetaClientOptions {
+  /** The Theta proxy (or API) base URL; may be relative in a page, e.g. `/api/theta`. */
+  apiBase: string;
+  /** Lists this account's streams; without it the proxy's `/service_account/me/streams` is used. */
+  serviceAccountId?: string;
+  /** Sent as `x-tva-sa-secret` (with `x-tva-sa-id`) when set. Never in a page viewers load: use a proxy. */
+  serviceAccountSecret?: string;
+  /** Extra fetch settings, e.g. `{credentials: 'include'}` or headers for the proxy's own auth. */
+  requestInit?: RequestInit;
+  /** Milliseconds to wait for each whole answer; default 15000. */
+  timeoutMs?: number;
+}
+
+export const defaultThetaTimeoutMs = 15_000;
+
+/** Longest server message kept; a misbehaving gateway may send pages of text. */
+const maxServerMessageLength = 500;
+
+export class ThetaClient {
+  readonly apiBase: string;
+  private readonly serviceAccountId: string | undefined;
+  private readonly serviceAccountSecret: string | undefined;
+  private readonly requestInit: RequestInit | undefined;
+  private readonly timeoutMs: number;
+
+  constructor(options: ThetaClientOptions) {
+    if (typeof options.apiBase !== 'string' || options.apiBase.trim() === '') throw new TypeError('apiBase is required');
+    this.apiBase = options.apiBase.trim();
+    this.serviceAccountId = options.serviceAccountId || undefined;
+    this.serviceAccountSecret = options.serviceAccountSecret || undefined;
+    this.requestInit = options.requestInit;
+    this.timeoutMs = options.timeoutMs ?? defaultThetaTimeoutMs;
+  }
+
+  /** The account's streams, optionally only those `on` or `off`. */
+  async listStreams(signal: AbortSignal | undefined, status?: ThetaStreamStatus): Promise<ThetaStreamList> {
+    const account = this.serviceAccountId === undefined ? 'me' : pathId(this.serviceAccountId, 'service account id');
+    const query = status === undefined ? '' : `?status=${encodeURIComponent(status)}`;
+    const body = await this.call('GET', `/service_account/${account}/streams${query}`, undefined, signal);
+    const rawStreams = body.streams;
+    if (!Array.isArray(rawStreams)) throw malformed('The service sent a stream list without streams');
+    const streams = rawStreams.map(parseStream);
+    return { total_count: typeof body.total_count === 'number' ? body.total_count : streams.length, streams };
+  }
+
+  async createStream(name: string, signal?: AbortSignal): Promise<ThetaStream> {
+    return parseStream(await this.call('POST', '/stream', { name }, signal));
+  }
+
+  async getStream(streamId: string, signal?: AbortSignal): Promise<ThetaStream> {
+    return parseStream(await this.call('GET', `/stream/${pathId(streamId, 'stream id')}`, undefined, signal));
+  }
+
+  async deleteStream(streamId: string, signal?: AbortSignal): Promise<void> {
+    await this.call('DELETE', `/stream/${pathId(streamId, 'stream id')}`, undefined, signal, { bodyRequired: false });
+  }
+
+  /** Available edge ingestors, in the service's order (nearest the streamer first). */
+  async listIngestors(signal?: AbortSignal): Promise<ThetaIngestorList> {
+    const body = await this.call('GET', '/ingestor/filter', undefined, signal);
+    const rawIngestors = body.ingestors;
+    if (!Array.isArray(rawIngestors)) throw malformed('The service sent an ingestor list without ingestors');
+    const ingestors = rawIngestors.map(parseIngestor);
+    return { total_count: typeof body.total_count === 'number' ? body.total_count : ingestors.length, ingestors };
+  }
+
+  /** Reserves an ingestor for a stream; the selection lapses if nothing is published within about 5 minutes. */
+  async selectIngestor(ingestorId: string, streamId: string, signal?: AbortSignal): Promise<ThetaIngestorSelection> {
+    const body = await this.call('PUT', `/ingestor/${pathId(ingestorId, 'ingestor id')}/select`, { tva_stream: streamId }, signal);
+    const streamServer = stringOrNull(body.stream_server);
+    const streamKey = stringOrNull(body.stream_key);
+    if (streamServer === null || streamKey === null) {
+      throw malformed('The service selected the ingestor but sent no stream server or stream key');
+    }
+    return { stream_server: streamServer, stream_key: streamKey };
+  }
+
+  async unselectIngestor(ingestorId: string, signal?: AbortSignal): Promise<void> {
+    await this.call('PUT', `/ingestor/${pathId(ingestorId, 'ingestor id')}/unselect`, {}, signal, { bodyRequired: false });
+  }
+
+  /** Sends one call and returns the success envelope's `body`, or throws a {@link ThetaApiError}. */
+  private async call(
+    method: string,
+    path: string,
+    payload: unknown,
+    signal: AbortSignal | undefined,
+    { bodyRequired = true }: { bodyRequired?: boolean } = {},
+  ): Promise<Record<string, unknown>> {
+    const headers = new Headers({ Accept: 'application/json' });
+    if (payload !== undefined) headers.set('Content-Type', 'application/json');
+    if (this.serviceAccountId !== undefined && this.serviceAccountSecret !== undefined) {
+      headers.set('x-tva-sa-id', this.serviceAccountId);
+      headers.set('x-tva-sa-secret', this.serviceAccountSecret);
+    }
+    const init = mergeRequestInit(this.requestInit, {
+      method,
+      headers,
+      body: payload === undefined ? undefined : JSON.stringify(payload),
+    });
+
+    let answer: HttpAnswer;
+    try {
+      answer = await requestJson(joinUrl(this.apiBase, path), init, { signal, timeoutMs: this.timeoutMs });
+    } catch (error) {
+      if (signal?.aborted) {
+        throw new ThetaApiError('The request was cancelled', { status: 0, code: 'aborted', cause: error });
+      }
+      if (error instanceof TransportError) {
+        throw new ThetaApiError(this.scrub(error.message), { status: 0, code: error.failure, cause: error });
+      }
+      throw new ThetaApiError('Could not reach the streaming service', { status: 0, code: 'network', cause: error });
+    }
+
+    const { status, body } = answer;
+    const ok = status >= 200 && status < 300;
+    if (!ok || (isRecord(body) && body.status === 'error')) {
+      const serverMessage = findServerMessage(body, answer.text);
+      const message =
+        serverMessage !== undefined
+          ? serverMessage
+          : body === undefined && answer.text.trim() !== ''
+            ? describeNonJson(answer)
+            : `The service answered ${status} without saying why`;
+      throw new ThetaApiError(this.scrub(message), {
+        status,
+        code: 'http',
+        serverMessage: serverMessage === undefined ? undefined : this.scrub(serverMessage),
+      });
+    }
+    if (body === undefined) {
+      if (!bodyRequired) return {};
+      throw malformed(describeNonJson(answer), status);
+    }
+    if (!isRecord(body)) throw malformed(`The service answered ${status} with JSON that is not an object`, status);
+    const envelopeBody = body.body;
+    if (isRecord(envelopeBody)) return envelopeBody;
+    if (!bodyRequired) return {};
+    throw malformed(`The service answered ${status} with success but no body`, status);
+  }
+
+  /** The secret must never appear in a message, even if a server echoes it. */
+  private scrub(text: string): string {
+    const secret = this.serviceAccountSecret;
+    return secret ? text.split(secret).join('[redacted]') : text;
+  }
+}
+
+function malformed(message: string, status = 200): ThetaApiError {
+  return new ThetaApiError(message, { status, code: 'malformed' });
+}
+
+/** Describes a body that is not JSON, without echoing markup. */
+function describeNonJson(answer: HttpAnswer): string {
+  const type = answer.headers.get('content-type') ?? '';
+  if (answer.text.trim() === '') return `The service answered ${answer.status} with an empty body instead of JSON`;
+  if (/html/i.test(type) || /^\s*</.test(answer.text)) {
+    return `The service answered ${answer.status} with an HTML page instead of JSON`;
+  }
+  return `The service answered ${answer.status} with ${type ? `"${type.split(';')[0]}"` : 'text'} instead of JSON`;
+}
+
+/** The error text a body carries, whichever field the server used. */
+function findServerMessage(body: unknown, text: string): string | undefined {
+  let found: unknown;
+  if (isRecord(body)) {
+    const error = body.error;
+    const detail = body.detail;
+    const errors = body.errors;
+    const nested = body.body;
+    found =
+      nonEmptyString(body.message) ??
+      nonEmptyString(error) ??
+      (isRecord(error) ? nonEmptyString(error.message) : undefined) ??
+      nonEmptyString(detail) ??
+      (Array.isArray(detail) && isRecord(detail[0]) ? nonEmptyString(detail[0].msg) : undefined) ??
+      nonEmptyString(body.error_description) ??
+      nonEmptyString(body.error_message) ??
+      (Array.isArray(errors) ? (nonEmptyString(errors[0]) ?? (isRecord(errors[0]) ? nonEmptyString(errors[0].message) : undefined)) : undefined) ??
+      (isRecord(nested) ? nonEmptyString(nested.message) : undefined);
+  } else if (typeof body === 'string') {
+    found = nonEmptyString(body);
+  } else if (body === undefined) {
+    // A short plain-text answer ("Bad Gateway") is a message; markup is not.
+    const trimmed = text.trim();
+    if (trimmed !== '' && trimmed.length <= 200 && !trimmed.startsWith('<') && !/[\u0000-\u0008]/.test(trimmed)) found = trimmed;
+  }
+  if (typeof found !== 'string') return undefined;
+  return found.length > maxServerMessageLength ? `${found.slice(0, maxServerMessageLength)}...` : found;
+}
+
+function nonEmptyString(value: unknown): string | undefined {
+  return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
+}
+
+function stringOrNull(value: unknown): string | null {
+  return typeof value === 'string' && value !== '' ? value : null;
+}
+
+function parseStream(value: unknown): ThetaStream {
+  if (!isRecord(value) || typeof value.id !== 'string' || value.id === '') {
+    throw malformed('The service sent a stream without an id');
+  }
+  return {
+    id: value.id,
+    name: typeof value.name === 'string' ? value.name : '',
+    status: value.status === 'on' ? 'on' : 'off',
+    update_time: stringOrNull(value.update_time),
+    service_account_id: stringOrNull(value.service_account_id),
+    playback_uri: stringOrNull(value.playback_uri) ?? stringOrNull(value.playback_url),
+    player_uri: stringOrNull(value.player_uri) ?? stringOrNull(value.player_url),
+    thumbnail_uri: stringOrNull(value.thumbnail_uri) ?? stringOrNull(value.thumbnail_url),
+    stream_server: stringOrNull(value.stream_server),
+    stream_key: stringOrNull(value.stream_key),
+  };
+}
+
+function parseIngestor(value: unknown): ThetaIngestor {
+  if (!isRecord(value) || typeof value.id !== 'string' || value.id === '') {
+    throw malformed('The service sent an ingestor without an id');
+  }
+  const geo = value.geo;
+  const stakes = typeof value.stakes === 'string' ? Number(value.stakes) : value.stakes;
+  return {
+    id: value.id,
+    ip: stringOrNull(value.ip),
+    stream_key: stringOrNull(value.stream_key),
+    state: typeof value.state === 'string' ? value.state : 'unknown',
+    stakes: typeof stakes === 'number' && Number.isFinite(stakes) ? stakes : null,
+    geo:
+      Array.isArray(geo) &&
+      geo.length >= 2 &&
+      typeof geo[0] === 'number' &&
+      typeof geo[1] === 'number' &&
+      Number.isFinite(geo[0]) &&
+      Number.isFinite(geo[1])
+        ? [geo[0], geo[1]]
+        : null,
+  };
+}
+
+/** Encodes an id for a path segment; ids that would change the path's meaning are refused outright. */
+function pathId(id: string, what: string): string {
+  if (typeof id !== 'string' || id === '' || id === '.' || id === '..') throw new TypeError(`Invalid ${what}`);
+  return encodeURIComponent(id);
+}
