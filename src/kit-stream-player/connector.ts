@@ -78,6 +78,8 @@ export interface KitConnection {
   stats(): Promise<KitStreamStats | undefined>;
   /** Closes everything the connection opened. Safe to call more than once. */
   close(): void;
+  /** True when the connector forwards pointer and keyboard input itself, so the element does not. */
+  readonly handlesInput?: boolean;
 }
 
 /** Makes connections. `connect` resolves once media can flow, and rejects when it cannot be established. */

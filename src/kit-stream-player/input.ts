@@ -109,7 +109,12 @@ export class InputForwarder {
     if (!point) return;
     if (eventType === 'pointerDown') {
       this.options.surface.focus({ preventScroll: true });
-      this.options.surface.setPointerCapture?.(event.pointerId);
+      try {
+        // Keeps a drag going to the app when the pointer leaves the element.
+        this.options.surface.setPointerCapture(event.pointerId);
+      } catch {
+        // Synthetic or already-released pointers cannot be captured; the press is still forwarded.
+      }
     }
     this.options.send({ eventType, payload: { ...point, button: event.button, buttons: event.buttons, pointerType: event.pointerType, ...modifiers(event) } });
   }

@@ -478,7 +478,7 @@ export class KitStreamPlayer extends LiveElement {
       this.setState('streaming');
       this.emit('kit-connected', { id: session.id, timeToFirstFrame: Math.round(performance.now() - readyAt) });
       await this.updateComplete;
-      if (this.interactive) {
+      if (this.interactive && !connection.handlesInput) {
         this.input = new InputForwarder({ surface: this.videoArea, video: this.mediaVideo(), fit: () => this.fit, send: (message) => connection.send(message) });
       }
       monitor = this.watch(session.id, connection);
