@@ -1,23 +1,10 @@
 // Browser tests run in a real headless Chromium; simulators run in this Node process, started per test
 // through a small hub on loopback.
-import { existsSync } from 'node:fs';
 import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { chromeLauncher } from '@web/test-runner-chrome';
 import { tsImport } from 'tsx/esm/api';
 
-const chromeCandidates = [
-  process.env.CHROME_PATH,
-  '/usr/bin/chromium',
-  '/usr/bin/chromium-browser',
-  '/usr/bin/google-chrome',
-  '/usr/bin/google-chrome-stable',
-  '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome',
-].filter(Boolean);
-const executablePath = chromeCandidates.find((path) => existsSync(path));
-if (!executablePath) {
-  throw new Error('No Chrome or Chromium found. Install one (on Debian: apt-get install chromium) or set CHROME_PATH.');
-}
-
+const { findChrome, chromeArgs } = await tsImport('./test/support/chrome.ts', import.meta.url);
 const { startSimulatorHub } = await tsImport('./test/support/sim-hub.ts', import.meta.url);
 let hub;
 
@@ -30,17 +17,9 @@ export default {
   browsers: [
     chromeLauncher({
       launchOptions: {
-        executablePath,
+        executablePath: findChrome(),
         headless: true,
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--autoplay-policy=no-user-gesture-required',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-          '--no-first-run',
-        ],
+        args: chromeArgs,
       },
     }),
   ],
