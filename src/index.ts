@@ -1,1 +1,2 @@
 export * from './kit-stream-player/index.js';
+export * from './theta-live-setup/index.js';

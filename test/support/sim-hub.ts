@@ -2,9 +2,13 @@
  * Starts and stops simulators on behalf of browser tests. The test runner starts this hub in Node; tests in
  * Chromium ask it over loopback HTTP for a fresh simulator each, so every test gets its own ports and state.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type KitSimulator, type KitSimulatorOptions, startKitSimulator } from '../../demo/simulators/kit/kit-simulator.js';
+import { type ThetaSimulatorOptions, startThetaSimulator } from '../../demo/simulators/theta/theta-simulator.js';
+import { createThetaProxy } from '../../src/theta-proxy/index.js';
+import { serveFetchHandler } from '../../src/theta-proxy/node-server.js';
 
 export interface SimulatorHub {
   url: string;
@@ -15,6 +19,8 @@ interface RunningSimulator {
   close(): Promise<void>;
   /** What the browser needs to know to use it. */
   describe(): Record<string, unknown>;
+  /** Extra calls, e.g. `publish` for the Theta simulator's RTMP ingest. */
+  actions?: Record<string, (body: Record<string, unknown>) => Promise<unknown>>;
 }
 
 export async function startSimulatorHub(): Promise<SimulatorHub> {
@@ -28,6 +34,51 @@ export async function startSimulatorHub(): Promise<SimulatorHub> {
       if (media) simulatorOptions.media = await kitMediaFactory();
       const simulator: KitSimulator = await startKitSimulator(simulatorOptions);
       return { close: () => simulator.close(), describe: () => ({ url: simulator.url, origin: simulator.origin }) };
+    },
+    // The Theta simulator behind the proxy, as a page should use it; the simulator's own URL and the account's
+    // secret are returned too, for tests that talk to the API directly or look for leaks.
+    theta: async (options) => {
+      const simulator = await startThetaSimulator(options as ThetaSimulatorOptions);
+      const [account] = simulator.serviceAccounts;
+      const proxy = await serveFetchHandler(
+        createThetaProxy({ serviceAccountId: account.id, serviceAccountSecret: account.secret, upstream: simulator.url, allowedOrigins: '*' }),
+        { host: '127.0.0.1', port: 0 },
+      );
+      let publisher: ChildProcess | undefined;
+      const stopPublishing = async () => {
+        const child = publisher;
+        publisher = undefined;
+        if (!child || child.exitCode !== null) return;
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGINT');
+        const forced = setTimeout(() => child.kill('SIGKILL'), 3000);
+        await exited;
+        clearTimeout(forced);
+      };
+      return {
+        describe: () => ({ apiBase: proxy.url, simulatorUrl: simulator.url, serviceAccountId: account.id, secret: account.secret }),
+        close: async () => {
+          await stopPublishing();
+          await proxy.close();
+          await simulator.close();
+        },
+        actions: {
+          // Publishes a test pattern with ffmpeg, as OBS would; at most a minute.
+          publish: async (body) => {
+            await stopPublishing();
+            publisher = spawn(
+              'ffmpeg',
+              ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=15', '-t', '60', '-f', 'flv', String(body.url)],
+              { stdio: 'ignore' },
+            );
+            return { publishing: true };
+          },
+          'stop-publishing': async () => {
+            await stopPublishing();
+            return { publishing: false };
+          },
+        },
+      };
     },
   };
 
@@ -45,6 +96,12 @@ export async function startSimulatorHub(): Promise<SimulatorHub> {
       const key = `${kind}-${next++}`;
       running.set(key, simulator);
       return send(response, 200, { id: key, ...simulator.describe() });
+    }
+    const [id, action] = name.split('/');
+    const target = running.get(id);
+    const act = action ? target?.actions?.[action] : undefined;
+    if (request.method === 'POST' && act) {
+      return send(response, 200, await act(JSON.parse((await readBody(request)) || '{}') as Record<string, unknown>));
     }
     const simulator = running.get(name);
     if (request.method === 'DELETE' && simulator) {

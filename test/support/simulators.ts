@@ -97,3 +97,56 @@ export class KitSimulatorHandle {
     await call(`${hub()}/${this.hubId}`, { method: 'DELETE' });
   }
 }
+
+/** A Theta simulator with the proxy in front, of this test's own. */
+export class ThetaSimulatorHandle {
+  private constructor(
+    private readonly hubId: string,
+    /** The proxy: what a page's `api-base` points at. */
+    readonly apiBase: string,
+    /** The simulated API itself, which needs credentials. */
+    readonly simulatorUrl: string,
+    readonly serviceAccountId: string,
+    /** The account's secret, for tests that look for leaks or call the API directly. */
+    readonly secret: string,
+  ) {}
+
+  static async start(options: Record<string, unknown> = {}): Promise<ThetaSimulatorHandle> {
+    const started = await call<{ id: string; apiBase: string; simulatorUrl: string; serviceAccountId: string; secret: string }>(`${hub()}/theta`, {
+      method: 'POST',
+      body: JSON.stringify(options),
+    });
+    return new ThetaSimulatorHandle(started.id, started.apiBase, started.simulatorUrl, started.serviceAccountId, started.secret);
+  }
+
+  /** Calls the simulated API directly, with the account's credentials. */
+  async api<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await fetch(`${this.simulatorUrl}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', 'x-tva-sa-id': this.serviceAccountId, 'x-tva-sa-secret': this.secret },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return (await response.json()) as T;
+  }
+
+  async fault(...faults: KitFault[]): Promise<void> {
+    await call(`${this.simulatorUrl}/_control/faults`, { method: 'POST', body: JSON.stringify(faults) });
+  }
+
+  async setOptions(patch: Record<string, unknown>): Promise<void> {
+    await call(`${this.simulatorUrl}/_control/options`, { method: 'POST', body: JSON.stringify(patch) });
+  }
+
+  /** Publishes a test pattern with ffmpeg to `url` (the RTMP server and key joined), as OBS would. */
+  async publish(url: string): Promise<void> {
+    await call(`${hub()}/${this.hubId}/publish`, { method: 'POST', body: JSON.stringify({ url }) });
+  }
+
+  async stopPublishing(): Promise<void> {
+    await call(`${hub()}/${this.hubId}/stop-publishing`, { method: 'POST', body: '{}' });
+  }
+
+  async close(): Promise<void> {
+    await call(`${hub()}/${this.hubId}`, { method: 'DELETE' });
+  }
+}

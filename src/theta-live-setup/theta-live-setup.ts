@@ -1,0 +1,577 @@
+import { html, nothing, type PropertyValues } from 'lit';
+import { property, state } from 'lit/decorators.js';
+import { LiveElement } from '../internal/live-element.js';
+import { formatDuration, sleep } from '../internal/timing.js';
+import type { ThetaSetupStep, ThetaStreamSummary } from './events.js';
+import { renderIngestorMap } from './ingestor-map.js';
+import { ThetaApiError, ThetaClient, type ThetaIngestor, type ThetaStream } from './theta-client.js';
+import { styles } from './theta-live-setup.styles.js';
+
+/** What the go-live step is showing. */
+type LiveStatus = 'waiting' | 'on' | 'ended' | 'expired';
+
+interface Selection {
+  ingestorId: string;
+  server: string;
+  key: string;
+  selectedAt: number;
+}
+
+/** What survives a page reload, in `sessionStorage`: never a secret, never the stream key. */
+interface SavedProgress {
+  streamId: string;
+  streamName: string;
+  ingestorId?: string;
+  selectedAt?: number;
+}
+
+interface FailedAction {
+  action: string;
+  message: string;
+  retry: () => void;
+}
+
+let warnedAboutSecret = false;
+
+const localHosts = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+/**
+ * A guided Theta Video API livestream setup: pick or create a stream, choose an edge ingestor, get the RTMP server
+ * and key for OBS, and see the stream go live.
+ *
+ * Point `api-base` at a Theta proxy (`live-stream-elements/theta-proxy`), which holds the service-account secret on
+ * a server. The `serviceAccountSecret` property exists for local tools only.
+ *
+ * @summary Set up a Theta livestream for OBS, step by step.
+ *
+ * @fires {CustomEvent<ThetaStreamCreatedDetail>} theta-stream-created - A stream was created.
+ * @fires {CustomEvent<ThetaStreamSelectedDetail>} theta-stream-selected - A stream was picked.
+ * @fires {CustomEvent<ThetaIngestorSelectedDetail>} theta-ingestor-selected - An ingestor was reserved: server, key, expiry.
+ * @fires {CustomEvent<ThetaIngestorUnselectedDetail>} theta-ingestor-unselected - The ingestor was released.
+ * @fires {CustomEvent<ThetaStatusChangeDetail>} theta-status-change - The stream went live (`on`) or ended (`off`).
+ * @fires {CustomEvent<ThetaErrorDetail>} theta-error - A call failed; detail has the service's message.
+ *
+ * @csspart base - The outer box.
+ * @csspart steps - The list of the three steps.
+ * @csspart heading - Each step's heading.
+ * @csspart error - The error box (role alert).
+ * @csspart stream-list - The account's streams.
+ * @csspart create-form - The form that creates a stream.
+ * @csspart map - The ingestor map (inline SVG).
+ * @csspart ingestor-list - The table of ingestors.
+ * @csspart credentials - The RTMP server and stream key.
+ * @csspart live-badge - The LIVE badge.
+ * @csspart player - The player page iframe.
+ * @csspart button - Every button.
+ *
+ * @cssproperty --theta-live-setup-accent - Buttons and highlights. Default #1f6feb.
+ * @cssproperty --theta-live-setup-live - The LIVE badge. Default #d1242f.
+ * @cssproperty --theta-live-setup-border - Borders. Default a quarter of the text colour.
+ * @cssproperty --theta-live-setup-radius - Corner radius. Default 8px.
+ * @cssproperty --theta-live-setup-font - Font.
+ * @cssproperty --theta-live-setup-error - Error colour. Default #d1242f.
+ */
+export class ThetaLiveSetup extends LiveElement {
+  static override styles = styles;
+
+  /** The Theta Video API, or better a Theta proxy that holds the secret. */
+  @property({ attribute: 'api-base', reflect: true }) accessor apiBase = 'https://api.thetavideoapi.com';
+
+  /** The service account whose streams are listed; not needed behind a proxy. */
+  @property({ attribute: 'service-account-id' }) accessor serviceAccountId = '';
+
+  /** Start at the ingestor step with this stream. */
+  @property({ attribute: 'stream-id' }) accessor streamId = '';
+
+  /** The name offered for a new stream. */
+  @property({ attribute: 'stream-name' }) accessor streamName = 'My livestream';
+
+  /** How often the go-live step checks the stream's status, in ms. */
+  @property({ attribute: 'poll-interval', type: Number }) accessor pollInterval = 3000;
+
+  /** How long an unused ingestor selection lasts, in ms (the service's is 5 minutes). */
+  @property({ attribute: 'selection-timeout', type: Number }) accessor selectionTimeout = 300_000;
+
+  /** Merged into every request, e.g. `{credentials: 'include'}` for a proxy behind a login. */
+  @property({ attribute: false }) accessor requestInit: RequestInit | undefined = undefined;
+
+  @state() private accessor step: ThetaSetupStep = 'stream';
+  @state() private accessor streams: ThetaStream[] | undefined = undefined;
+  @state() private accessor stream: ThetaStream | undefined = undefined;
+  @state() private accessor ingestors: ThetaIngestor[] | undefined = undefined;
+  @state() private accessor selection: Selection | undefined = undefined;
+  @state() private accessor liveStatus: LiveStatus = 'waiting';
+  @state() private accessor liveStream: ThetaStream | undefined = undefined;
+  @state() private accessor keyRevealed = false;
+  @state() private accessor busy: string | undefined = undefined;
+  @state() private accessor failure: FailedAction | undefined = undefined;
+  @state() private accessor limitReached = false;
+  @state() private accessor announcement = '';
+  @state() private accessor now = Date.now();
+
+  #secret: string | undefined;
+  /** Aborts every request and timer of the current connection to the document. */
+  private lifetime = new AbortController();
+  private pollController: AbortController | undefined;
+  private countdown: ReturnType<typeof setInterval> | undefined;
+
+  /**
+   * The service account's secret. Property only: never an attribute, never rendered, logged or put in an event.
+   * It grants full control of the account, so on any page but localhost the element warns that it belongs on a server.
+   */
+  get serviceAccountSecret(): string | undefined {
+    return this.#secret;
+  }
+
+  set serviceAccountSecret(secret: string | undefined) {
+    this.#secret = secret || undefined;
+    if (this.#secret && !warnedAboutSecret && !localHosts.has(globalThis.location?.hostname ?? '')) {
+      warnedAboutSecret = true;
+      console.warn(
+        '<theta-live-setup>: a Theta service-account secret was given to this page. It grants full control of the account; ' +
+          'keep it on a server and point api-base at a proxy (live-stream-elements/theta-proxy).',
+      );
+    }
+  }
+
+  /** The step the user is on: `stream`, `ingestor` or `live`. Read-only. */
+  get currentStep(): ThetaSetupStep {
+    return this.step;
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this.lifetime = new AbortController();
+    void this.begin();
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.lifetime.abort();
+    this.stopWatching();
+  }
+
+  protected override willUpdate(changed: PropertyValues): void {
+    if (changed.has('step')) this.setAttribute('step', this.step);
+  }
+
+  private client(): ThetaClient {
+    return new ThetaClient({
+      apiBase: this.apiBase,
+      serviceAccountId: this.serviceAccountId || undefined,
+      serviceAccountSecret: this.#secret,
+      requestInit: this.requestInit,
+    });
+  }
+
+  private get storageKey(): string {
+    return `theta-live-setup:${this.apiBase}|${this.serviceAccountId}`;
+  }
+
+  /** Picks up where the user was: a saved selection, a saved stream, the `stream-id` attribute, or the start. */
+  private async begin(): Promise<void> {
+    const saved = this.load();
+    const streamId = saved?.streamId ?? (this.streamId || undefined);
+    if (!streamId) {
+      await this.loadStreams();
+      return;
+    }
+    await this.run('load-stream', async (signal) => {
+      const stream = await this.client().getStream(streamId, signal);
+      this.stream = stream;
+      const stillSelected =
+        saved?.ingestorId && saved.selectedAt && saved.selectedAt + this.selectionTimeout > Date.now() && stream.stream_server && stream.stream_key;
+      if (stillSelected) {
+        this.selection = { ingestorId: saved.ingestorId!, server: stream.stream_server!, key: stream.stream_key!, selectedAt: saved.selectedAt! };
+        this.enterLive(stream);
+      } else {
+        this.step = 'ingestor';
+        this.save();
+        await this.loadIngestors();
+      }
+    });
+  }
+
+  // ---- actions -------------------------------------------------------------------------------------------
+
+  /**
+   * Runs one call with a busy flag, so a double click never sends it twice, and turns a failure into the error box
+   * and a `theta-error` event. Returns false when it failed or was already running.
+   */
+  private async run(action: string, work: (signal: AbortSignal) => Promise<void>, retry?: () => void): Promise<boolean> {
+    if (this.busy === action) return false;
+    this.busy = action;
+    this.failure = undefined;
+    const signal = this.lifetime.signal;
+    try {
+      await work(signal);
+      return true;
+    } catch (error) {
+      if (signal.aborted) return false;
+      const failure = error instanceof ThetaApiError ? error : new ThetaApiError(String(error), { status: 0, code: 'network' });
+      this.failure = { action, message: failure.message, retry: retry ?? (() => void this.run(action, work, retry)) };
+      this.emit('theta-error', { step: this.step, action, status: failure.status, code: failure.code, message: failure.message });
+      return false;
+    } finally {
+      if (this.busy === action) this.busy = undefined;
+    }
+  }
+
+  private async loadStreams(): Promise<void> {
+    this.step = 'stream';
+    await this.run('list-streams', async (signal) => {
+      this.streams = (await this.client().listStreams(signal)).streams;
+    });
+  }
+
+  private async createStream(event: SubmitEvent): Promise<void> {
+    event.preventDefault();
+    const input = (event.currentTarget as HTMLFormElement).elements.namedItem('name') as HTMLInputElement;
+    const name = input.value.trim();
+    if (!name) {
+      input.focus();
+      return;
+    }
+    this.limitReached = false;
+    await this.run('create-stream', async (signal) => {
+      try {
+        const stream = await this.client().createStream(name, signal);
+        this.emit('theta-stream-created', { stream: summary(stream) });
+        this.streams = [...(this.streams ?? []), stream];
+        await this.useStream(stream);
+      } catch (error) {
+        if (error instanceof ThetaApiError && /limit/i.test(error.message)) this.limitReached = true;
+        throw error;
+      }
+    });
+  }
+
+  private async useStream(stream: ThetaStream): Promise<void> {
+    this.stream = stream;
+    this.emit('theta-stream-selected', { stream: summary(stream) });
+    this.step = 'ingestor';
+    this.save();
+    await this.loadIngestors();
+  }
+
+  private async loadIngestors(): Promise<void> {
+    await this.run('list-ingestors', async (signal) => {
+      this.ingestors = (await this.client().listIngestors(signal)).ingestors;
+    });
+  }
+
+  private async selectIngestor(ingestorId: string): Promise<void> {
+    const stream = this.stream;
+    if (!stream) return;
+    if (this.selection?.ingestorId === ingestorId && this.remaining() > 0) {
+      // Still ours: go back to it rather than asking the service again.
+      this.enterLive(stream);
+      return;
+    }
+    await this.run('select-ingestor', async (signal) => {
+      const { stream_server: server, stream_key: key } = await this.client().selectIngestor(ingestorId, stream.id, signal);
+      const selectedAt = Date.now();
+      this.selection = { ingestorId, server, key, selectedAt };
+      this.keyRevealed = false;
+      this.emit('theta-ingestor-selected', { streamId: stream.id, ingestorId, server, key, expiresAt: selectedAt + this.selectionTimeout });
+      this.enterLive(stream);
+    });
+  }
+
+  private async unselect(): Promise<void> {
+    const { stream, selection } = this;
+    if (!stream || !selection) return;
+    await this.run('unselect-ingestor', async (signal) => {
+      await this.client().unselectIngestor(selection.ingestorId, signal);
+      this.emit('theta-ingestor-unselected', { streamId: stream.id, ingestorId: selection.ingestorId });
+      this.selection = undefined;
+      this.stopWatching();
+      this.step = 'ingestor';
+      this.save();
+      await this.loadIngestors();
+    });
+  }
+
+  private back(): void {
+    this.failure = undefined;
+    if (this.step === 'live') {
+      this.stopWatching();
+      this.step = 'ingestor';
+      if (!this.ingestors) void this.loadIngestors();
+    } else if (this.step === 'ingestor') {
+      this.stream = undefined;
+      this.step = 'stream';
+      this.save();
+      if (!this.streams) void this.loadStreams();
+    }
+  }
+
+  private enterLive(stream: ThetaStream): void {
+    this.step = 'live';
+    this.liveStream = stream;
+    this.liveStatus = stream.status === 'on' ? 'on' : 'waiting';
+    this.save();
+    this.watch(stream.id);
+  }
+
+  /** Polls the stream's status and ticks the expiry countdown until the step is left or the element removed. */
+  private watch(streamId: string): void {
+    this.stopWatching();
+    const controller = new AbortController();
+    this.pollController = controller;
+    const signal = AbortSignal.any([controller.signal, this.lifetime.signal]);
+    this.now = Date.now();
+    this.countdown = setInterval(() => {
+      this.now = Date.now();
+    }, 1000);
+    void (async () => {
+      let reportedFailure = '';
+      while (!signal.aborted) {
+        try {
+          await sleep(Math.max(250, this.pollInterval), signal);
+          const stream = await this.client().getStream(streamId, signal);
+          reportedFailure = '';
+          if (this.failure?.action === 'watch-stream') this.failure = undefined;
+          this.onStreamStatus(stream);
+        } catch (error) {
+          if (signal.aborted) return;
+          const failure = error instanceof ThetaApiError ? error : new ThetaApiError(String(error), { status: 0, code: 'network' });
+          // One report per distinct failure; polling goes on, as the status may come back.
+          if (failure.message !== reportedFailure) {
+            reportedFailure = failure.message;
+            this.failure = { action: 'watch-stream', message: failure.message, retry: () => this.watch(streamId) };
+            this.emit('theta-error', { step: 'live', action: 'watch-stream', status: failure.status, code: failure.code, message: failure.message });
+          }
+        }
+      }
+    })();
+  }
+
+  private onStreamStatus(stream: ThetaStream): void {
+    const previous = this.liveStatus;
+    this.liveStream = stream;
+    if (stream.status === 'on' && previous !== 'on') {
+      this.liveStatus = 'on';
+      this.announcement = 'Your stream is live.';
+      this.emit('theta-status-change', { streamId: stream.id, status: 'on', playbackUri: stream.playback_uri, playerUri: stream.player_uri });
+    } else if (stream.status === 'off' && previous === 'on') {
+      this.liveStatus = 'ended';
+      this.announcement = 'The stream ended.';
+      // The selection was used: the service released the ingestor when the stream ended.
+      this.selection = undefined;
+      this.save();
+      this.emit('theta-status-change', { streamId: stream.id, status: 'off', playbackUri: stream.playback_uri, playerUri: stream.player_uri });
+    } else if (previous === 'waiting' && this.selection && this.remaining() <= 0 && !stream.stream_server) {
+      this.liveStatus = 'expired';
+      this.announcement = 'The ingestor selection expired.';
+      this.save();
+    }
+  }
+
+  private stopWatching(): void {
+    this.pollController?.abort();
+    this.pollController = undefined;
+    clearInterval(this.countdown);
+    this.countdown = undefined;
+  }
+
+  private remaining(): number {
+    return this.selection ? this.selection.selectedAt + this.selectionTimeout - this.now : 0;
+  }
+
+  private async copy(what: 'server' | 'key'): Promise<void> {
+    const text = what === 'server' ? this.selection?.server : this.selection?.key;
+    if (!text) return;
+    try {
+      await navigator.clipboard.writeText(text);
+      this.announcement = what === 'server' ? 'RTMP server copied.' : 'Stream key copied.';
+    } catch {
+      this.announcement = 'Copying was not allowed: select the text and copy it by hand.';
+    }
+  }
+
+  private save(): void {
+    try {
+      if (!this.stream) {
+        sessionStorage.removeItem(this.storageKey);
+        return;
+      }
+      const progress: SavedProgress = { streamId: this.stream.id, streamName: this.stream.name };
+      if (this.selection && this.liveStatus !== 'expired' && this.liveStatus !== 'ended') {
+        progress.ingestorId = this.selection.ingestorId;
+        progress.selectedAt = this.selection.selectedAt;
+      }
+      sessionStorage.setItem(this.storageKey, JSON.stringify(progress));
+    } catch {
+      // Storage can be unavailable (privacy settings); resuming after a reload is then not possible.
+    }
+  }
+
+  private load(): SavedProgress | undefined {
+    try {
+      const value = JSON.parse(sessionStorage.getItem(this.storageKey) ?? 'null') as unknown;
+      if (typeof value === 'object' && value !== null && typeof (value as SavedProgress).streamId === 'string') return value as SavedProgress;
+    } catch {
+      // Nothing usable saved.
+    }
+    return undefined;
+  }
+
+  // ---- rendering ---------------------------------------------------------------------------------------
+
+  override render() {
+    const steps: Array<[ThetaSetupStep, string]> = [
+      ['stream', 'Stream'],
+      ['ingestor', 'Ingestor'],
+      ['live', 'Go live'],
+    ];
+    return html`<section part="base" class="base" aria-label="Livestream setup">
+      <ol part="steps" class="steps">
+        ${steps.map(([step, label]) => html`<li aria-current=${step === this.step ? 'step' : 'false'}>${label}</li>`)}
+      </ol>
+      <p class="visually-hidden" role="status" aria-live="polite">${this.announcement}</p>
+      ${this.failure
+        ? html`<div part="error" class="error" role="alert">
+            <p>${this.failure.message}</p>
+            <button part="button" type="button" @click=${() => this.failure?.retry()}>Retry</button>
+          </div>`
+        : nothing}
+      ${this.step === 'stream' ? this.renderStreamStep() : this.step === 'ingestor' ? this.renderIngestorStep() : this.renderLiveStep()}
+    </section>`;
+  }
+
+  private renderStreamStep() {
+    const streams = this.streams;
+    return html`<h2 part="heading">1. Choose a stream</h2>
+      ${streams === undefined
+        ? html`<p>${this.busy === 'list-streams' ? 'Loading your streams...' : ''}</p>`
+        : streams.length === 0
+          ? html`<p>No streams yet: create one below.</p>`
+          : html`<ul part="stream-list" class="stream-list">
+              ${streams.map(
+                (stream) => html`<li>
+                  <span class="name" id=${`stream-${stream.id}`}>${stream.name}</span>
+                  <span class=${`badge ${stream.status}`}>${stream.status === 'on' ? 'On' : 'Off'}</span>
+                  ${stream.update_time ? html`<time datetime=${stream.update_time}>${formatTime(stream.update_time)}</time>` : nothing}
+                  <button part="button" type="button" aria-describedby=${`stream-${stream.id}`} @click=${() => this.useStream(stream)}>Use this stream</button>
+                </li>`,
+              )}
+            </ul>`}
+      <form part="create-form" class="create-form" @submit=${this.createStream}>
+        <label for="stream-name">New stream name</label>
+        <input id="stream-name" name="name" .value=${this.streamName} maxlength="100" autocomplete="off" required />
+        <button part="button" type="submit" ?disabled=${this.busy === 'create-stream'}>Create stream</button>
+      </form>
+      ${this.limitReached ? html`<p class="hint">Each account can have 3 streams. Reuse one of your streams above instead.</p>` : nothing}`;
+  }
+
+  private renderIngestorStep() {
+    const ingestors = this.ingestors;
+    return html`<h2 part="heading">2. Choose an edge ingestor</h2>
+      <p>For the stream <strong>${this.stream?.name ?? ''}</strong>. The nearest ingestor usually gives the best result.</p>
+      ${ingestors === undefined
+        ? html`<p>${this.busy === 'list-ingestors' ? 'Finding ingestors near you...' : ''}</p>`
+        : ingestors.length === 0
+          ? html`<p>No ingestor is available right now. Try again in a minute.</p>`
+          : html`${renderIngestorMap(ingestors, this.selection?.ingestorId)}
+              <table part="ingestor-list" class="ingestor-list">
+                <caption class="visually-hidden">Available edge ingestors, nearest first</caption>
+                <thead>
+                  <tr><th scope="col">IP address</th><th scope="col">State</th><th scope="col">Stake</th><th scope="col"><span class="visually-hidden">Action</span></th></tr>
+                </thead>
+                <tbody>
+                  ${ingestors.map(
+                    (ingestor, index) => html`<tr>
+                      <td id=${`ingestor-${index}`}>${ingestor.ip ?? ingestor.id} ${index === 0 ? html`<span class="badge nearest">Nearest</span>` : nothing}
+                        ${ingestor.id === this.selection?.ingestorId ? html`<span class="badge">Selected</span>` : nothing}</td>
+                      <td>${ingestor.state}</td>
+                      <td>${ingestor.stakes === null ? '–' : ingestor.stakes.toLocaleString()}</td>
+                      <td><button part="button" type="button" aria-describedby=${`ingestor-${index}`} ?disabled=${this.busy === 'select-ingestor'} @click=${() => this.selectIngestor(ingestor.id)}>Select</button></td>
+                    </tr>`,
+                  )}
+                </tbody>
+              </table>`}
+      <div class="actions"><button part="button" type="button" @click=${this.back}>Back</button></div>`;
+  }
+
+  private renderLiveStep() {
+    const selection = this.selection;
+    const stream = this.liveStream ?? this.stream;
+    return html`<h2 part="heading">3. Go live</h2>
+      ${this.liveStatus === 'on'
+        ? html`<p class="live"><span part="live-badge" class="live-badge">LIVE</span> ${stream?.name ?? ''} is live.</p>
+            ${this.renderPlayback(stream)}`
+        : this.liveStatus === 'ended'
+          ? html`<p>The stream ended. Select an ingestor again to go live once more.</p>`
+          : this.liveStatus === 'expired'
+            ? html`<p>The ingestor selection expired: no stream arrived within ${formatDuration(this.selectionTimeout)}.</p>
+                <button part="button" type="button" @click=${() => selection && this.reselect(selection.ingestorId)}>Select again</button>`
+            : nothing}
+      ${selection && this.liveStatus !== 'ended' && this.liveStatus !== 'expired'
+        ? html`<dl part="credentials" class="credentials">
+              <div>
+                <dt>RTMP server</dt>
+                <dd><code>${selection.server}</code> <button part="button" type="button" @click=${() => this.copy('server')}>Copy server</button></dd>
+              </div>
+              <div>
+                <dt>Stream key</dt>
+                <dd>
+                  <code class="key">${this.keyRevealed ? selection.key : '•'.repeat(16)}</code>
+                  <button part="button" type="button" @click=${() => (this.keyRevealed = !this.keyRevealed)}>${this.keyRevealed ? 'Hide key' : 'Show key'}</button>
+                  <button part="button" type="button" @click=${() => this.copy('key')}>Copy key</button>
+                </dd>
+              </div>
+            </dl>
+            ${this.liveStatus === 'waiting'
+              ? html`<ol class="obs-steps">
+                    <li>In OBS, open Settings &gt; Stream.</li>
+                    <li>Choose Service: Custom.</li>
+                    <li>Paste the RTMP server into Server and the stream key into Stream Key.</li>
+                    <li>Click Start Streaming.</li>
+                  </ol>
+                  <p class="countdown">Waiting for your stream. The selection expires in <span class="time">${formatDuration(Math.max(0, this.remaining()))}</span> unless a stream arrives.</p>`
+              : nothing}`
+        : nothing}
+      <div class="actions">
+        ${selection && this.liveStatus !== 'ended' ? html`<button part="button" type="button" @click=${this.unselect}>Unselect</button>` : nothing}
+        <button part="button" type="button" @click=${this.back}>Back</button>
+      </div>`;
+  }
+
+  private renderPlayback(stream: ThetaStream | undefined) {
+    if (!stream) return nothing;
+    const player = stream.player_uri && /^https:\/\//i.test(stream.player_uri) ? stream.player_uri : undefined;
+    return html`${player
+        ? html`<iframe
+            part="player"
+            class="player"
+            src=${player}
+            title="Live stream player"
+            sandbox="allow-scripts allow-same-origin allow-presentation"
+            allow="autoplay; fullscreen"
+          ></iframe>`
+        : stream.player_uri
+          ? html`<p><a href=${safeLink(stream.player_uri)} target="_blank" rel="noopener noreferrer">Open the player page</a></p>`
+          : nothing}
+      ${stream.playback_uri ? html`<p>HLS: <a href=${safeLink(stream.playback_uri)} target="_blank" rel="noopener noreferrer"><code>${stream.playback_uri}</code></a></p>` : nothing}`;
+  }
+
+  private async reselect(ingestorId: string): Promise<void> {
+    this.selection = undefined;
+    await this.selectIngestor(ingestorId);
+  }
+}
+
+function summary(stream: ThetaStream): ThetaStreamSummary {
+  return { id: stream.id, name: stream.name, status: stream.status };
+}
+
+function formatTime(iso: string): string {
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
+}
+
+/** Only web links become `href`s: a `javascript:` address from a server must not run. */
+function safeLink(url: string): string {
+  return /^https?:\/\//i.test(url) ? url : '#';
+}

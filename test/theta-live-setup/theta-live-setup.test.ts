@@ -1,0 +1,336 @@
+import { expect, oneEvent, waitUntil } from '@open-wc/testing';
+import { sendKeys } from '@web/test-runner-commands';
+import '../../src/theta-live-setup/index.js';
+import type { ThetaLiveSetup } from '../../src/theta-live-setup/index.js';
+import type { ThetaIngestorSelectedDetail } from '../../src/theta-live-setup/events.js';
+import { ThetaSimulatorHandle } from '../support/simulators.js';
+
+let simulator: ThetaSimulatorHandle | undefined;
+const elements: ThetaLiveSetup[] = [];
+
+async function setup(
+  options: Record<string, unknown> = {},
+  attributes: Record<string, string> = {},
+  configure?: (element: ThetaLiveSetup, sim: ThetaSimulatorHandle) => void,
+): Promise<{ element: ThetaLiveSetup; sim: ThetaSimulatorHandle }> {
+  const sim = simulator ?? (await ThetaSimulatorHandle.start(options));
+  simulator = sim;
+  const element = document.createElement('theta-live-setup');
+  element.setAttribute('api-base', sim.apiBase);
+  element.setAttribute('poll-interval', '250');
+  for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, value);
+  configure?.(element, sim);
+  elements.push(element);
+  document.body.append(element);
+  await element.updateComplete;
+  return { element, sim };
+}
+
+const root = (element: ThetaLiveSetup) => element.shadowRoot!;
+const text = (element: ThetaLiveSetup) => root(element).textContent?.replace(/\s+/g, ' ') ?? '';
+const buttons = (element: ThetaLiveSetup, name: string) =>
+  [...root(element).querySelectorAll('button')].filter((button) => button.textContent?.trim() === name);
+const button = (element: ThetaLiveSetup, name: string) => buttons(element, name)[0];
+const errorText = (element: ThetaLiveSetup) => root(element).querySelector('[role="alert"] p')?.textContent?.trim() ?? '';
+
+async function until(condition: () => boolean | Promise<boolean>, message: string, timeout = 8000): Promise<void> {
+  await waitUntil(condition, message, { timeout, interval: 25 });
+}
+
+async function untilButton(element: ThetaLiveSetup, name: string): Promise<HTMLButtonElement> {
+  await until(() => button(element, name) !== undefined && !button(element, name).disabled, `no "${name}" button`);
+  return button(element, name);
+}
+
+async function createStream(element: ThetaLiveSetup, name: string): Promise<void> {
+  await until(() => element.currentStep === 'stream' && root(element).querySelector('input') !== null, 'no stream form');
+  const input = root(element).querySelector('input')!;
+  input.value = name;
+  (await untilButton(element, 'Create stream')).click();
+}
+
+/** Creates a stream, selects the nearest ingestor, and returns the selection event's detail. */
+async function goLive(element: ThetaLiveSetup, name = 'Evening show'): Promise<ThetaIngestorSelectedDetail> {
+  await createStream(element, name);
+  const selected = oneEvent(element, 'theta-ingestor-selected');
+  (await untilButton(element, 'Select')).click();
+  return (await selected).detail;
+}
+
+afterEach(async () => {
+  for (const element of elements.splice(0)) element.remove();
+  sessionStorage.clear();
+  await simulator?.close();
+  simulator = undefined;
+});
+
+describe('<theta-live-setup>', function () {
+  this.timeout(30_000);
+
+  it('creates a stream, lists ingestors nearest first with a map, and is accessible at each step', async () => {
+    const { element } = await setup();
+    await until(() => text(element).includes('No streams yet'), 'the empty list was not shown');
+    await expect(element).to.be.accessible();
+    const created = oneEvent(element, 'theta-stream-created');
+    const chosen = oneEvent(element, 'theta-stream-selected');
+    await createStream(element, 'Evening show');
+    expect((await created).detail.stream).to.include({ name: 'Evening show', status: 'off' });
+    expect((await chosen).detail.stream.name).to.equal('Evening show');
+    await until(() => buttons(element, 'Select').length > 1, 'no ingestors listed');
+    expect(element.currentStep).to.equal('ingestor');
+    const rows = [...root(element).querySelectorAll('tbody tr')];
+    expect(rows[0].textContent).to.contain('Nearest');
+    expect(rows.slice(1).every((row) => !row.textContent!.includes('Nearest'))).to.equal(true);
+    const map = root(element).querySelector('svg[role="img"]')!;
+    expect(map.querySelectorAll('.map-point').length).to.equal(rows.length);
+    expect(map.getAttribute('aria-label')).to.contain(`${rows.length} ingestors`);
+    await expect(element).to.be.accessible();
+  });
+
+  it('shows the service message at the 3-stream limit and suggests reusing a stream', async () => {
+    const sim = await ThetaSimulatorHandle.start();
+    simulator = sim;
+    for (const name of ['one', 'two', 'three']) await sim.api('POST', '/stream', { name });
+    const { element } = await setup();
+    await until(() => buttons(element, 'Use this stream').length === 3, 'the three streams were not listed');
+    const error = oneEvent(element, 'theta-error');
+    await createStream(element, 'four');
+    expect((await error).detail.message).to.equal('Live stream limit reached - you already have 3/3 streams');
+    await element.updateComplete;
+    expect(errorText(element)).to.equal('Live stream limit reached - you already have 3/3 streams');
+    expect(text(element)).to.contain('Reuse one of your streams');
+    await expect(element).to.be.accessible();
+    button(element, 'Use this stream').click();
+    await until(() => element.currentStep === 'ingestor', 'reusing a stream did not move on');
+  });
+
+  it('never creates two streams from a double click', async () => {
+    const { element, sim } = await setup();
+    await sim.fault({ method: 'POST', path: '^/stream$', delayMs: 300 });
+    await until(() => root(element).querySelector('input') !== null && button(element, 'Create stream') !== undefined, 'no form');
+    root(element).querySelector('input')!.value = 'Once';
+    button(element, 'Create stream').click();
+    button(element, 'Create stream').click();
+    await until(() => element.currentStep === 'ingestor', 'no stream created');
+    const list = await sim.api<{ body: { streams: unknown[] } }>('GET', `/service_account/${sim.serviceAccountId}/streams`);
+    expect(list.body.streams).to.have.length(1);
+  });
+
+  it('selects an ingestor, masks and reveals the key, copies server and key', async () => {
+    const { element } = await setup();
+    const selected = await goLive(element);
+    expect(selected.server).to.match(/^rtmp:\/\/127\.0\.0\.1:\d+\/live$/);
+    expect(selected.key).to.be.a('string').and.not.equal('');
+    expect(selected.expiresAt).to.be.greaterThan(Date.now());
+    await element.updateComplete;
+    expect(element.currentStep).to.equal('live');
+    expect(text(element)).to.contain(selected.server);
+    expect(text(element)).not.to.contain(selected.key);
+    expect(text(element)).to.contain('Settings > Stream');
+    expect(text(element)).to.contain('Custom');
+    expect(text(element)).to.match(/expires in [45]:\d\d/);
+    await expect(element).to.be.accessible();
+
+    button(element, 'Show key').click();
+    await element.updateComplete;
+    expect(text(element)).to.contain(selected.key);
+    expect(button(element, 'Hide key')).to.exist;
+
+    const copied: string[] = [];
+    const original = navigator.clipboard.writeText;
+    navigator.clipboard.writeText = async (value: string) => {
+      copied.push(value);
+    };
+    try {
+      button(element, 'Copy server').click();
+      button(element, 'Copy key').click();
+      await until(() => copied.length === 2, 'nothing was copied');
+    } finally {
+      navigator.clipboard.writeText = original;
+    }
+    expect(copied).to.deep.equal([selected.server, selected.key]);
+    await until(() => root(element).querySelector('[role="status"]')!.textContent!.includes('copied'), 'the copy was not announced');
+  });
+
+  it('goes LIVE when a stream is published over RTMP, and says when it ended', async () => {
+    const { element, sim } = await setup();
+    const selected = await goLive(element);
+    const on = oneEvent(element, 'theta-status-change');
+    await sim.publish(`${selected.server}/${selected.key}`);
+    const live = (await on).detail;
+    expect(live.status).to.equal('on');
+    expect(live.playbackUri).to.match(/\.m3u8$/);
+    await element.updateComplete;
+    expect(root(element).querySelector('[part="live-badge"]')?.textContent).to.equal('LIVE');
+    expect(root(element).querySelector(`a[href="${live.playbackUri}"]`)).to.exist;
+    await expect(element).to.be.accessible();
+    const off = oneEvent(element, 'theta-status-change');
+    await sim.stopPublishing();
+    expect((await off).detail.status).to.equal('off');
+    await element.updateComplete;
+    expect(text(element)).to.contain('The stream ended');
+  });
+
+  it('says when an unused selection expired, and selects again', async () => {
+    const { element } = await setup({ selectionTtlMs: 1200 }, { 'selection-timeout': '1200' });
+    const first = await goLive(element);
+    await until(() => text(element).includes('selection expired'), 'the expiry was not shown', 6000);
+    await expect(element).to.be.accessible();
+    const again = oneEvent(element, 'theta-ingestor-selected');
+    button(element, 'Select again').click();
+    const second = (await again).detail;
+    expect(second.ingestorId).to.equal(first.ingestorId);
+    expect(second.expiresAt).to.be.greaterThan(first.expiresAt);
+    await element.updateComplete;
+    expect(text(element)).to.match(/expires in 0:0[01]/);
+  });
+
+  it('unselects the ingestor and goes back through the steps', async () => {
+    const { element } = await setup();
+    const selected = await goLive(element);
+    const released = oneEvent(element, 'theta-ingestor-unselected');
+    button(element, 'Unselect').click();
+    expect((await released).detail.ingestorId).to.equal(selected.ingestorId);
+    await until(() => element.currentStep === 'ingestor', 'not back at the ingestor step');
+    (await untilButton(element, 'Back')).click();
+    await until(() => element.currentStep === 'stream', 'not back at the stream step');
+    await until(() => buttons(element, 'Use this stream').length === 1, 'the stream list is missing the created stream');
+  });
+
+  it('resumes after a reload from sessionStorage, without storing the key', async () => {
+    const { element, sim } = await setup();
+    const selected = await goLive(element);
+    const saved = JSON.stringify({ ...sessionStorage });
+    expect(saved).not.to.contain(selected.key);
+    expect(saved).not.to.contain(sim.secret);
+    element.remove();
+    const { element: reloaded } = await setup();
+    await until(() => reloaded.currentStep === 'live', 'did not resume at the go-live step');
+    await until(() => text(reloaded).includes(selected.server), 'the server was not shown again');
+    expect(text(reloaded)).to.match(/expires in [45]:\d\d/);
+  });
+
+  it('starts at the ingestor step with stream-id', async () => {
+    const sim = await ThetaSimulatorHandle.start();
+    simulator = sim;
+    const created = await sim.api<{ body: { id: string } }>('POST', '/stream', { name: 'Preset' });
+    const { element } = await setup({}, { 'stream-id': created.body.id });
+    await until(() => element.currentStep === 'ingestor' && buttons(element, 'Select').length > 0, 'did not start at the ingestor step');
+    expect(text(element)).to.contain('Preset');
+  });
+
+  describe('errors', () => {
+    const failures = [
+      { step: 'listing streams', path: '^/service_account/', method: 'GET' },
+      { step: 'listing ingestors', path: '^/ingestor/filter$', method: 'GET' },
+      { step: 'selecting an ingestor', path: '/select$', method: 'PUT' },
+    ];
+    for (const { step, path, method } of failures) {
+      it(`shows the service message when ${step} fails, and Retry recovers`, async () => {
+        const sim = await ThetaSimulatorHandle.start();
+        simulator = sim;
+        await sim.fault({ method, path, status: 500, body: '{"status":"error","message":"Edge network is having a moment"}', contentType: 'application/json' });
+        const error = new Promise<CustomEvent>((resolve) => document.addEventListener('theta-error', (event) => resolve(event as CustomEvent), { once: true }));
+        const { element } = await setup();
+        if (step !== 'listing streams') await createStream(element, 'Show');
+        if (step === 'selecting an ingestor') (await untilButton(element, 'Select')).click();
+        const detail = (await error).detail;
+        expect(detail.message).to.equal('Edge network is having a moment');
+        expect(detail.status).to.equal(500);
+        await element.updateComplete;
+        expect(errorText(element)).to.equal('Edge network is having a moment');
+        await expect(element).to.be.accessible();
+        button(element, 'Retry').click();
+        await until(() => !root(element).querySelector('[role="alert"]'), 'Retry did not clear the error');
+      });
+    }
+
+    it('says so when the service answers with an HTML page', async () => {
+      const sim = await ThetaSimulatorHandle.start();
+      simulator = sim;
+      await sim.fault({ method: 'GET', path: '^/service_account/', status: 502, body: '<html><body><h1>Bad gateway</h1></body></html>', contentType: 'text/html' });
+      const error = new Promise<CustomEvent>((resolve) => document.addEventListener('theta-error', (event) => resolve(event as CustomEvent), { once: true }));
+      const { element } = await setup();
+      expect((await error).detail.message).to.contain('HTML page instead of JSON');
+      await element.updateComplete;
+      expect(errorText(element)).to.contain('HTML page instead of JSON');
+    });
+
+    it('shows the unselect refusal from the service', async () => {
+      const { element, sim } = await setup();
+      await goLive(element);
+      await sim.fault({ method: 'PUT', path: '/unselect$', status: 403, body: '{"status":"error","message":"You are not authorized to unselect this ingestor"}', contentType: 'application/json' });
+      button(element, 'Unselect').click();
+      await until(() => errorText(element) === 'You are not authorized to unselect this ingestor', 'the refusal was not shown');
+      expect(element.currentStep).to.equal('live');
+    });
+  });
+
+  it('renders a stream name containing HTML as text', async () => {
+    const { element } = await setup();
+    await createStream(element, '<img src=x onerror=alert(1)>Show');
+    await until(() => element.currentStep === 'ingestor', 'no stream created');
+    await element.updateComplete;
+    expect(text(element)).to.contain('<img src=x onerror=alert(1)>Show');
+    expect(root(element).querySelector('img')).to.equal(null);
+  });
+
+  it('keeps the secret out of the DOM, attributes, events, storage and console', async () => {
+    const sim = await ThetaSimulatorHandle.start();
+    simulator = sim;
+    const logged: string[] = [];
+    const methods = ['log', 'info', 'warn', 'error', 'debug'] as const;
+    const originals = methods.map((method) => console[method]);
+    methods.forEach((method) => {
+      console[method] = (...args: unknown[]) => logged.push(args.map(String).join(' '));
+    });
+    const details: unknown[] = [];
+    const names = ['theta-stream-created', 'theta-stream-selected', 'theta-ingestor-selected', 'theta-ingestor-unselected', 'theta-status-change', 'theta-error'];
+    const record = (event: Event) => details.push((event as CustomEvent).detail);
+    names.forEach((name) => document.addEventListener(name, record));
+    try {
+      // The direct mode: the page holds the secret (local tools only), the strongest test of where it could leak.
+      await sim.fault({ method: 'PUT', path: '/unselect$', status: 403, body: '{"status":"error","message":"You are not authorized to unselect this ingestor"}', contentType: 'application/json' });
+      const { element } = await setup({}, { 'api-base': sim.simulatorUrl, 'service-account-id': sim.serviceAccountId }, (element) => {
+        element.serviceAccountSecret = sim.secret;
+      });
+      await goLive(element);
+      button(element, 'Show key').click();
+      button(element, 'Unselect').click();
+      await until(() => errorText(element) !== '', 'no error shown');
+      await element.updateComplete;
+      const haystacks = [
+        element.outerHTML,
+        root(element).innerHTML,
+        [...element.attributes].map((attribute) => `${attribute.name}=${attribute.value}`).join(' '),
+        JSON.stringify(details),
+        JSON.stringify({ ...sessionStorage }),
+        logged.join('\n'),
+      ];
+      expect(details.length).to.be.greaterThan(2);
+      for (const haystack of haystacks) expect(haystack).not.to.contain(sim.secret);
+      expect(element.hasAttribute('service-account-secret')).to.equal(false);
+    } finally {
+      methods.forEach((method, index) => (console[method] = originals[index]));
+      names.forEach((name) => document.removeEventListener(name, record));
+    }
+  });
+
+  it('can be used with the keyboard alone', async () => {
+    const { element } = await setup();
+    await until(() => root(element).querySelector('input') !== null, 'no form');
+    const input = root(element).querySelector('input')!;
+    input.value = '';
+    input.focus();
+    await sendKeys({ type: 'Keyboard show' });
+    await sendKeys({ press: 'Enter' });
+    await until(() => buttons(element, 'Select').length > 0, 'Enter did not create the stream');
+    buttons(element, 'Select')[0].focus();
+    await sendKeys({ press: 'Enter' });
+    await until(() => element.currentStep === 'live', 'Enter did not select the ingestor');
+    await element.updateComplete;
+    button(element, 'Show key').focus();
+    await sendKeys({ press: 'Space' });
+    await until(() => button(element, 'Hide key') !== undefined, 'Space did not reveal the key');
+  });
+});
