@@ -1,12 +1,20 @@
 /**
  * `npm start`: the simulated services on loopback, and a dev server for the demo pages on
  * http://localhost:8000 (or the next free port).
+ *
+ * The Theta simulator sits behind the Theta proxy, as a real deployment would: the proxy holds the
+ * service-account secret, and the demo page never sees it.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { startDevServer } from '@web/dev-server';
 import { esbuildPlugin } from '@web/dev-server-esbuild';
+import { createThetaProxy } from '../src/theta-proxy/index.js';
+import { toWebRequest, writeWebResponse } from '../src/theta-proxy/node-server.js';
 import { startKitSimulator } from './simulators/kit/kit-simulator.js';
+import { createKitMediaFactory } from './simulators/kit/media/index.js';
+import { startThetaSimulator } from './simulators/theta/theta-simulator.js';
 
 const rootDir = fileURLToPath(new URL('..', import.meta.url));
 
@@ -22,21 +30,45 @@ async function firstFreePort(from: number, count = 100): Promise<number> {
   throw new Error(`No free port between ${from} and ${from + count - 1}.`);
 }
 
-async function kitMedia() {
-  try {
-    const { createKitMediaFactory } = await import('./simulators/kit/media/index.js');
-    return createKitMediaFactory();
-  } catch (error) {
-    console.warn(`Kit media simulation unavailable: ${String(error)}`);
-    return undefined;
-  }
+const port = await firstFreePort(Number(process.env.PORT ?? 8000));
+const pageOrigins = [`http://localhost:${port}`, `http://127.0.0.1:${port}`];
+
+const kit = await startKitSimulator({ prefix: '/streaming', readyAfterMs: 4000, media: createKitMediaFactory() });
+const theta = await startThetaSimulator();
+const [account] = theta.serviceAccounts;
+// The proxy is mounted on the demo's own origin, as a site would mount it next to its pages.
+const thetaApiBase = '/api/theta';
+const thetaProxy = createThetaProxy({
+  serviceAccountId: account.id,
+  serviceAccountSecret: account.secret,
+  upstream: theta.url,
+  allowedOrigins: pageOrigins,
+  basePath: thetaApiBase,
+});
+
+const demoConfig = {
+  kit: { server: kit.url, control: `${kit.origin}/_control` },
+  theta: { apiBase: thetaApiBase },
+};
+
+/** The demo's "publish a test pattern" button: ffmpeg plays OBS, publishing to the simulator's RTMP ingest only. */
+let publisher: ChildProcess | undefined;
+function publish(url: string): string | undefined {
+  if (!theta.rtmpUrl || !url.startsWith(`${theta.rtmpUrl}/`)) return 'Only the simulator\'s RTMP ingest can be published to.';
+  stopPublishing();
+  publisher = spawn(
+    'ffmpeg',
+    ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc=size=640x360:rate=25', '-t', '600', '-f', 'flv', url],
+    { stdio: 'ignore' },
+  );
+  publisher.once('error', () => (publisher = undefined));
+  return undefined;
+}
+function stopPublishing(): void {
+  publisher?.kill('SIGINT');
+  publisher = undefined;
 }
 
-const kit = await startKitSimulator({ prefix: '/streaming', readyAfterMs: 4000, media: await kitMedia() });
-
-const demoConfig = { kit: { server: kit.url, control: `${kit.origin}/_control` } };
-
-const port = await firstFreePort(Number(process.env.PORT ?? 8000));
 const server = await startDevServer({
   config: {
     rootDir,
@@ -44,21 +76,37 @@ const server = await startDevServer({
     hostname: 'localhost',
     nodeResolve: true,
     middleware: [
-      (context, next) => {
+      async (context, next) => {
         if (context.path === '/') return context.redirect('/demo/');
+        if (context.path.startsWith(`${thetaApiBase}/`)) {
+          await writeWebResponse(await thetaProxy(toWebRequest(context.req, `localhost:${port}`)), context.res);
+          context.respond = false;
+          return undefined;
+        }
+        if (context.path === '/demo/config.json') {
+          context.body = demoConfig;
+          return undefined;
+        }
+        if (context.method === 'POST' && context.path === '/demo/publish') {
+          const body = await new Promise<string>((resolve) => {
+            let text = '';
+            context.req.on('data', (chunk: Buffer) => (text += chunk.toString().slice(0, 2000)));
+            context.req.on('end', () => resolve(text));
+          });
+          const problem = publish(String((JSON.parse(body || '{}') as { url?: unknown }).url ?? ''));
+          context.status = problem ? 400 : 204;
+          if (problem) context.body = { message: problem };
+          return undefined;
+        }
+        if (context.method === 'POST' && context.path === '/demo/stop-publishing') {
+          stopPublishing();
+          context.status = 204;
+          return undefined;
+        }
         return next();
       },
     ],
-    plugins: [
-      esbuildPlugin({ ts: true, target: 'es2022', tsconfig: fileURLToPath(new URL('../tsconfig.json', import.meta.url)) }),
-      {
-        name: 'demo-config',
-        serve(context) {
-          if (context.path === '/demo/config.json') return { body: JSON.stringify(demoConfig), type: 'json' };
-          return undefined;
-        },
-      },
-    ],
+    plugins: [esbuildPlugin({ ts: true, tsx: true, target: 'es2022', tsconfig: fileURLToPath(new URL('../tsconfig.json', import.meta.url)) })],
   },
   readCliArgs: false,
   readFileConfig: false,
@@ -67,12 +115,14 @@ const server = await startDevServer({
 
 console.log(`live-stream-elements demo: http://localhost:${port}/demo/`);
 console.log(`  Kit App Streaming simulator: ${kit.url}`);
+console.log(`  Theta proxy: http://localhost:${port}${thetaApiBase} (in front of the Theta simulator at ${theta.url}, RTMP ${theta.rtmpUrl})`);
 
 let closing = false;
 async function shutdown() {
   if (closing) return;
   closing = true;
-  await Promise.allSettled([server.stop(), kit.close()]);
+  stopPublishing();
+  await Promise.allSettled([server.stop(), kit.close(), theta.close()]);
   process.exit(0);
 }
 process.on('SIGINT', shutdown);

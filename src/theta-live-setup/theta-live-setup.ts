@@ -141,8 +141,9 @@ export class ThetaLiveSetup extends LiveElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
-    this.lifetime = new AbortController();
-    void this.begin();
+    // Begin in the first update, so that properties a framework sets right after inserting the element count.
+    this.needsBegin = true;
+    this.requestUpdate();
   }
 
   override disconnectedCallback(): void {
@@ -152,7 +153,29 @@ export class ThetaLiveSetup extends LiveElement {
   }
 
   protected override willUpdate(changed: PropertyValues): void {
-    if (changed.has('step')) this.setAttribute('step', this.step);
+    const accountChanged = this.hasUpdated && (changed.has('apiBase') || changed.has('serviceAccountId') || changed.has('streamId'));
+    if (this.isConnected && (this.needsBegin || accountChanged)) this.restart();
+    if (changed.has('step') || !this.hasUpdated) this.setAttribute('step', this.step);
+  }
+
+  private needsBegin = false;
+
+  /** Forgets what was shown and begins again: on connecting, and when the API or account changes. */
+  private restart(): void {
+    this.needsBegin = false;
+    this.lifetime.abort();
+    this.lifetime = new AbortController();
+    this.stopWatching();
+    this.streams = undefined;
+    this.stream = undefined;
+    this.ingestors = undefined;
+    this.selection = undefined;
+    this.failure = undefined;
+    this.busy = undefined;
+    this.liveStatus = 'waiting';
+    this.limitReached = false;
+    this.step = 'stream';
+    void this.begin();
   }
 
   private client(): ThetaClient {
