@@ -218,6 +218,7 @@ export class KitStreamPlayer extends LiveElement {
     window.removeEventListener('pageshow', this.onPageShow);
     document.removeEventListener('fullscreenchange', this.onFullscreenChange);
     // Stop every request, timer and connection now; whether to terminate is decided once we know this is a removal, not a move.
+    this.closeConnection('The stream was closed (disconnected).');
     this.sessionTask.abort();
     this.stopClock();
     queueMicrotask(() => {
@@ -441,9 +442,12 @@ export class KitStreamPlayer extends LiveElement {
     const attempt = new AbortController();
     const attemptSignal = AbortSignal.any([signal, attempt.signal]);
     let onLost!: (reason: KitCloseReason, message: string) => void;
-    const lost = new Promise<{ reason: KitCloseReason; message: string }>((resolve) => {
+    // Settles when the connection is lost, or rejects when the session is abandoned, so that nothing waits forever.
+    const lost = new Promise<{ reason: KitCloseReason; message: string }>((resolve, reject) => {
       onLost = (reason, message) => resolve({ reason, message });
+      signal.addEventListener('abort', () => reject(signal.reason), { once: true, signal: attempt.signal });
     });
+    lost.catch(() => undefined);
     let streamed = false;
     let monitor: ReturnType<typeof setInterval> | undefined;
     try {
@@ -488,7 +492,7 @@ export class KitStreamPlayer extends LiveElement {
     } finally {
       clearInterval(monitor);
       attempt.abort();
-      this.closeConnection();
+      this.closeConnection(signal.aborted ? 'The stream was closed.' : undefined);
     }
   }
 
@@ -538,12 +542,16 @@ export class KitStreamPlayer extends LiveElement {
     return this.querySelector<HTMLVideoElement>(':scope > video[slot="media"]') ?? this.video;
   }
 
-  private closeConnection(): void {
+  /** Closes the stream's connection; with a message, it was the element's own decision and `kit-disconnected` says so. */
+  private closeConnection(closedByClient?: string): void {
+    const { connection, activeSession } = this;
+    this.connection = undefined;
     this.input?.dispose();
     this.input = undefined;
-    this.connection?.close();
-    this.connection = undefined;
     this.latestStats = undefined;
+    if (!connection) return;
+    connection.close();
+    if (closedByClient && activeSession) this.emit('kit-disconnected', { id: activeSession.id, reason: 'closed-by-client', message: closedByClient });
   }
 
   /**
@@ -551,10 +559,10 @@ export class KitStreamPlayer extends LiveElement {
    * terminates it (unless `terminate` says otherwise). Emits `kit-session-ended` when there was a session.
    */
   private endSession(reason: KitSessionEndReason, options: { terminate?: boolean } = {}): void {
+    const session = this.activeSession;
+    this.closeConnection(`The stream was closed (${reason}).`);
     this.sessionTask.abort();
     this.stopClock();
-    this.closeConnection();
-    const session = this.activeSession;
     this.activeSession = undefined;
     if (session === undefined) return;
     const { id, client } = session;

@@ -32,6 +32,48 @@ after(() => {
   window.WebSocket = NativeWebSocket;
 });
 
+/** Records the timers and intervals started from now on that are still pending. */
+function trackTimers() {
+  const pending = new Map<number, string>();
+  const originals = { setTimeout: window.setTimeout, clearTimeout: window.clearTimeout, setInterval: window.setInterval, clearInterval: window.clearInterval };
+  const native = {
+    setTimeout: originals.setTimeout.bind(window),
+    clearTimeout: originals.clearTimeout.bind(window),
+    setInterval: originals.setInterval.bind(window),
+    clearInterval: originals.clearInterval.bind(window),
+  };
+  window.setTimeout = ((handler: TimerHandler, ms?: number, ...args: unknown[]) => {
+    const id = native.setTimeout(
+      (...callArgs: unknown[]) => {
+        pending.delete(id);
+        if (typeof handler === 'function') handler(...callArgs);
+      },
+      ms,
+      ...args,
+    );
+    pending.set(id, `timeout ${ms} ms`);
+    return id;
+  }) as typeof window.setTimeout;
+  window.setInterval = ((handler: TimerHandler, ms?: number, ...args: unknown[]) => {
+    const id = native.setInterval(handler, ms, ...args);
+    pending.set(id, `interval ${ms} ms`);
+    return id;
+  }) as typeof window.setInterval;
+  window.clearTimeout = ((id?: number) => {
+    if (id !== undefined) pending.delete(id);
+    native.clearTimeout(id);
+  }) as typeof window.clearTimeout;
+  window.clearInterval = ((id?: number) => {
+    if (id !== undefined) pending.delete(id);
+    native.clearInterval(id);
+  }) as typeof window.clearInterval;
+  return {
+    stop: () => Object.assign(window, originals),
+    settle: (ms: number) => new Promise((resolve) => native.setTimeout(resolve, ms)),
+    pending: () => [...pending.values()],
+  };
+}
+
 async function streamingPlayer(
   attributes: Record<string, string> = {},
   setup?: (element: KitStreamPlayer) => void,
@@ -182,7 +224,7 @@ describe('<kit-stream-player> streaming', function () {
       async () => {
         const all = (await sim.sessionMessages(ready.id)) as Received[];
         inputs = all.filter((entry) => ['pointerDown', 'pointerUp', 'pointerMove', 'keyDown'].includes(entry.event_type));
-        return inputs.some((entry) => entry.event_type === 'keyDown');
+        return inputs.some((entry) => entry.event_type === 'keyDown') && inputs.some((entry) => entry.event_type === 'pointerMove');
       },
       'the app did not receive the input',
       { timeout: 5000 },
@@ -270,9 +312,10 @@ describe('<kit-stream-player> streaming', function () {
     expect(element.state).to.equal('error');
   });
 
-  it('closes every peer connection, socket and session on removal', async () => {
+  it('closes every peer connection, socket, timer and session on removal', async () => {
     opened.peers.length = 0;
     opened.sockets.length = 0;
+    const timers = trackTimers();
     const { element, sim, ready } = await streamingPlayer();
     await oneEvent(element, 'kit-connected');
     expect(opened.peers.length).to.be.greaterThan(0);
@@ -280,7 +323,13 @@ describe('<kit-stream-player> streaming', function () {
     const connections = async () =>
       ((await (await fetch(`${sim.origin}/_control/sessions/${ready.id}/connections`)).json()) as { connections: number }).connections;
     expect(await connections()).to.be.greaterThan(0);
+    const disconnected = oneEvent(element, 'kit-disconnected');
     element.remove();
+    expect((await disconnected).detail.reason).to.equal('closed-by-client');
+    // Long enough for the terminate call to finish; the test's own waits come after the count.
+    await timers.settle(500);
+    timers.stop();
+    expect(timers.pending(), 'timers the element left running').to.deep.equal([]);
     await waitUntil(() => opened.peers.every((peer) => peer.connectionState === 'closed'), 'a peer connection stayed open', { timeout: 2000 });
     await waitUntil(() => opened.sockets.every((socket) => socket.readyState === WebSocket.CLOSED), 'a socket stayed open', { timeout: 2000 });
     await waitUntil(async () => (await sim.sessions()).length === 0, 'the session was not terminated', { timeout: 3000 });
