@@ -90,15 +90,26 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-/** Describes a body that is not the JSON the API promised, without echoing markup. */
+/** Describes a body that is not the JSON the API promised, as a sentence: see {@link describeNonJsonBody}. */
 export function describeUnexpectedBody(answer: HttpAnswer): string {
+  return `The server answered ${answer.status} with ${describeNonJsonBody(answer)}.`;
+}
+
+/**
+ * Says what came instead of JSON, without echoing markup: `an empty body instead of JSON`,
+ * `an HTML page instead of JSON ("502 Bad Gateway")` (the page's title, when it has one, tells
+ * which gateway or error it was), or `a body that is not valid JSON (content type text/plain)`.
+ * Clients phrase the sentence around it in their own voice.
+ */
+export function describeNonJsonBody(answer: HttpAnswer): string {
   const type = answer.headers.get('content-type') ?? '';
+  if (answer.text.trim() === '') return 'an empty body instead of JSON';
   if (/html/i.test(type) || /^\s*</.test(answer.text)) {
     const title = /<title[^>]*>([^<]{1,200})<\/title>/i.exec(answer.text)?.[1]?.trim();
-    return `The server answered ${answer.status} with an HTML page instead of JSON${title ? ` ("${title}")` : ''}.`;
+    return `an HTML page instead of JSON${title ? ` ("${title}")` : ''}`;
   }
-  if (answer.text.trim() === '') return `The server answered ${answer.status} with an empty body.`;
-  return `The server answered ${answer.status} with a body that is not valid JSON.`;
+  const mediaType = type.split(';')[0]!.trim();
+  return `a body that is not valid JSON${mediaType ? ` (content type ${mediaType})` : ''}`;
 }
 
 /** Scheme, host and path of a URL, for messages: never its query, which may carry credentials. */

@@ -6,7 +6,15 @@
  * secret server-side; pages served to viewers must never carry the secret. Passing
  * `serviceAccountSecret` here is meant for local tools and the simulator only.
  */
-import { type HttpAnswer, TransportError, isRecord, joinUrl, mergeRequestInit, requestJson } from '../internal/http.js';
+import {
+  type HttpAnswer,
+  TransportError,
+  describeNonJsonBody,
+  isRecord,
+  joinUrl,
+  mergeRequestInit,
+  requestJson,
+} from '../internal/http.js';
 
 export type ThetaStreamStatus = 'on' | 'off';
 
@@ -237,14 +245,9 @@ function malformed(message: string, status = 200): ThetaApiError {
   return new ThetaApiError(message, { status, code: 'malformed' });
 }
 
-/** Describes a body that is not JSON, without echoing markup. */
+/** This client's sentence for a body that is not JSON; the shared description never echoes markup. */
 function describeNonJson(answer: HttpAnswer): string {
-  const type = answer.headers.get('content-type') ?? '';
-  if (answer.text.trim() === '') return `The service answered ${answer.status} with an empty body instead of JSON`;
-  if (/html/i.test(type) || /^\s*</.test(answer.text)) {
-    return `The service answered ${answer.status} with an HTML page instead of JSON`;
-  }
-  return `The service answered ${answer.status} with ${type ? `"${type.split(';')[0]}"` : 'text'} instead of JSON`;
+  return `The service answered ${answer.status} with ${describeNonJsonBody(answer)}`;
 }
 
 /** The error text a body carries, whichever field the server used. */

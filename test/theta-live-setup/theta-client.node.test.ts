@@ -124,6 +124,24 @@ describe('ThetaClient through the proxy, against the simulator', () => {
     assert.equal(error.serverMessage, undefined);
   });
 
+  test('names an error page by its title and broken JSON by its content type', async () => {
+    await arm(simulator, [
+      {
+        path: '^/ingestor/filter$',
+        status: 502,
+        body: '<html><head><title>502 Bad Gateway</title></head><body><script>alert(1)</script></body></html>',
+        contentType: 'text/html',
+      },
+      { path: '^/ingestor/filter$', status: 200, body: '{"status":"success","body":', contentType: 'application/json' },
+    ]);
+    const page = await rejection(client.listIngestors());
+    assert.equal(page.code, 'http');
+    assert.equal(page.message, 'The service answered 502 with an HTML page instead of JSON ("502 Bad Gateway")');
+    const broken = await rejection(client.listIngestors());
+    assert.equal(broken.code, 'malformed');
+    assert.equal(broken.message, 'The service answered 200 with a body that is not valid JSON (content type application/json)');
+  });
+
   test('reads messages from other error shapes', async () => {
     await arm(simulator, [
       { path: '^/ingestor/filter$', status: 429, body: '{"error":"Too many requests, slow down"}' },

@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { FaultBook, FaultValidationError, faultAnswers, type FaultLimits, type SimulatorFault } from '../shared/faults.js';
 import {
   defaultKitCatalogue,
   describeApp,
@@ -18,7 +19,6 @@ import {
   parseCatalogue,
   type KitAppCatalogue,
 } from './catalogue.js';
-import { FaultBook, FaultValidationError, faultAnswers, type KitFault } from './faults.js';
 import {
   canAnswer,
   corsHeaders,
@@ -39,8 +39,10 @@ import { checkPage, checkStreamRequest, paginate, type StreamRequest } from './v
 
 export type { KitApp, KitAppCatalogue, KitAppProfile, KitAppVersion } from './catalogue.js';
 export { defaultKitCatalogue } from './catalogue.js';
-export type { KitFault } from './faults.js';
 export { reservedPortsMedia } from './reserved-ports-media.js';
+
+/** A scripted misbehaviour for API requests; see {@link SimulatorFault}. */
+export type KitFault = SimulatorFault;
 
 export interface KitPortPair {
   sourcePort: number;
@@ -186,6 +188,8 @@ const maxControlBodyBytes = 1024 * 1024;
 const pendingStatus = { condition: 'pending', message: 'Session is being prepared', status: false } as const;
 const readyStatus = { condition: 'ready', message: 'Session is active', status: true } as const;
 const internalErrorDetail = 'An unexpected error occurred. Please try again later.';
+/** Delays reach past the player's default five-minute session timeout, so that timeout can be tested too. */
+const kitFaultLimits: FaultLimits = { maxDelayMs: 10 * 60 * 1000, allowHeaders: true };
 
 export async function startKitSimulator(options: KitSimulatorOptions = {}): Promise<KitSimulator> {
   const simulator = new KitSimulatorServer(applyOptions(initialOptions(), options, false));
@@ -353,7 +357,7 @@ class KitSimulatorServer implements KitSimulator {
   private readonly sockets = new Set<Socket>();
   private readonly sessionRecords = new Map<string, SessionRecord>();
   private readonly requestLog: RequestLogEntry[] = [];
-  private readonly faultBook = new FaultBook();
+  private readonly faultBook = new FaultBook(kitFaultLimits);
   private readonly readyTimers = new Set<NodeJS.Timeout>();
   private readonly sleepers = new Set<{ timer: NodeJS.Timeout; wake: (completed: boolean) => void }>();
   private readonly mediaStarts = new Set<Promise<void>>();

@@ -221,15 +221,7 @@ export class ThetaService {
     }
     const streams = this.streamsOf(account.id)
       .filter((stream) => status === null || stream.status === status)
-      .map((stream) => ({
-        id: stream.id,
-        service_account_id: stream.serviceAccountId,
-        name: stream.name,
-        status: stream.status,
-        update_time: stream.updateTime.toISOString(),
-        playback_uri: stream.playbackUri,
-        player_uri: stream.playerUri,
-      }));
+      .map((stream) => this.viewListedStream(stream));
     return { total_count: streams.length, streams };
   }
 
@@ -334,13 +326,7 @@ export class ThetaService {
   snapshot(): { streams: Array<ThetaListedStreamView & { ingestor_id: string | null; stream_key: string | null }>; ingestors: ThetaIngestorView[] } {
     return {
       streams: [...this.streams.values()].map((stream) => ({
-        id: stream.id,
-        service_account_id: stream.serviceAccountId,
-        name: stream.name,
-        status: stream.status,
-        update_time: stream.updateTime.toISOString(),
-        playback_uri: stream.playbackUri,
-        player_uri: stream.playerUri,
+        ...this.viewListedStream(stream),
         ingestor_id: stream.selection?.ingestorId ?? null,
         stream_key: stream.selection?.streamKey ?? null,
       })),
@@ -425,6 +411,19 @@ export class ThetaService {
     const { id, ip, stakes, geo } = ingestor.definition;
     // The key belongs to the selecting account; the public listing never shows it.
     return { id, ip, stream_key: null, state: this.stateOf(ingestor), stakes, geo: [geo[0], geo[1]] };
+  }
+
+  /** A stream as account listings show it: with its owner, never with its publishing point. */
+  private viewListedStream(stream: StreamRecord): ThetaListedStreamView {
+    return {
+      id: stream.id,
+      service_account_id: stream.serviceAccountId,
+      name: stream.name,
+      status: stream.status,
+      update_time: stream.updateTime.toISOString(),
+      playback_uri: stream.playbackUri,
+      player_uri: stream.playerUri,
+    };
   }
 
   private viewStream(stream: StreamRecord, withPublishingPoint: boolean): ThetaStreamView {

@@ -10,14 +10,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { FaultBook, FaultValidationError, faultAnswers, type FaultLimits, type SimulatorFault } from '../shared/faults.js';
 import { acquireRtmpIngest, type RtmpIngestLease, type RtmpPublish } from './rtmp-ingest.js';
-import {
-  FaultValidationError,
-  ThetaFaultBook,
-  faultAnswers,
-  faultContentType,
-  type ThetaFault,
-} from './theta-faults.js';
 import {
   ThetaService,
   ThetaServiceError,
@@ -28,7 +22,9 @@ import {
 } from './theta-service.js';
 
 export type { GeoPoint, ThetaIngestorDefinition, ThetaServiceAccount } from './theta-service.js';
-export type { ThetaFault } from './theta-faults.js';
+
+/** A scripted misbehaviour for API requests; see {@link SimulatorFault}. Theta faults cannot add headers. */
+export type ThetaFault = SimulatorFault;
 
 export interface ThetaSimulatorOptions {
   /** Interface to listen on; default 127.0.0.1. */
@@ -66,7 +62,7 @@ export interface ThetaSimulator {
   readonly rtmpUrl: string | null;
   readonly serviceAccounts: readonly ThetaServiceAccount[];
   readonly service: ThetaService;
-  readonly faults: ThetaFaultBook;
+  readonly faults: FaultBook;
   /** API requests received so far, oldest first. */
   requestLog(): ThetaRequestLogEntry[];
   /** Stops HTTP and (when no other simulator uses it) RTMP, clears timers, destroys connections. */
@@ -93,6 +89,8 @@ const maxRequestBodyBytes = 64 * 1024;
 const maxLoggedRequests = 1000;
 const corsAllowedHeaders = 'Content-Type, Accept, x-tva-sa-id, x-tva-sa-secret';
 const corsAllowedMethods = 'GET, POST, PUT, DELETE, OPTIONS';
+/** Delays reach well past the client's default 15 s timeout without wedging a run. */
+const thetaFaultLimits: FaultLimits = { maxDelayMs: 120_000, allowHeaders: false };
 
 class RequestBodyError extends Error {
   constructor(
@@ -145,7 +143,7 @@ export async function startThetaSimulator(options: ThetaSimulatorOptions = {}): 
       playerUriFor: (streamId) => `${baseUrl}/player/${streamId}`,
     },
   );
-  const faults = new ThetaFaultBook();
+  const faults = new FaultBook(thetaFaultLimits);
   const requests: ThetaRequestLogEntry[] = [];
   const closing = new AbortController();
 
@@ -431,6 +429,18 @@ function answerWithFault(req: IncomingMessage, res: ServerResponse, fault: Theta
   const status = fault.status ?? 500;
   const body = fault.body ?? JSON.stringify({ status: 'error', message: `Injected fault: ${status}` });
   sendText(res, status, faultContentType(fault), body);
+}
+
+/** The content type a fault's body is sent with: JSON when it parses as JSON, else plain text. */
+function faultContentType(fault: ThetaFault): string {
+  if (fault.contentType !== undefined) return fault.contentType;
+  if (fault.body === undefined) return 'application/json';
+  try {
+    JSON.parse(fault.body);
+    return 'application/json';
+  } catch {
+    return 'text/plain; charset=utf-8';
+  }
 }
 
 function applyOptions(service: ThetaService, input: unknown): void {

@@ -438,6 +438,13 @@ test('faults can be armed, listed and cleared over the control endpoint', async 
     assert.match(invalid.json.detail, /faults\[0\]\.path is not a valid regular expression/);
     const unknownField = await call(`${simulator.origin}/_control/faults`, { method: 'POST', body: { stauts: 500 } });
     assert.equal(unknownField.status, 422);
+    assert.equal(
+      unknownField.json.detail,
+      'fault.stauts is not a fault field (known: method, path, times, status, body, contentType, headers, delayMs, drop)',
+    );
+    const tooLate = await call(`${simulator.origin}/_control/faults`, { method: 'POST', body: { delayMs: 600_001 } });
+    assert.equal(tooLate.status, 422);
+    assert.equal(tooLate.json.detail, 'fault.delayMs must be a number of milliseconds from 0 to 600000');
     assert.throws(() => simulator.addFaults([{ status: 99 }]), /status must be an integer from 200 to 599/);
   });
 });

@@ -342,6 +342,17 @@ describe('Theta simulator', () => {
 
     const invalid = await call(sim, 'POST', '/_control/faults', { body: { times: 0 } });
     assert.equal(invalid.status, 400);
+    assert.equal(invalid.json.message, 'fault.times must be a positive integer');
+    const withHeaders = await call(sim, 'POST', '/_control/faults', { body: { status: 500, headers: { 'x-extra': '1' } } });
+    assert.equal(withHeaders.status, 400);
+    assert.equal(
+      withHeaders.json.message,
+      'fault.headers is not a fault field (known: method, path, times, status, body, contentType, delayMs, drop)',
+    );
+    const tooLate = await call(sim, 'POST', '/_control/faults', { body: [{ delayMs: 120_001 }] });
+    assert.equal(tooLate.status, 400);
+    assert.equal(tooLate.json.message, 'faults[0].delayMs must be a number of milliseconds from 0 to 120000');
+    assert.deepEqual((await call(sim, 'GET', '/_control/faults')).json, { faults: [] }, 'a refused fault arms nothing');
   });
 
   test('logs API requests with header names only, never the secret', async () => {

@@ -1,41 +1,49 @@
 import { validateHeaderName, validateHeaderValue } from 'node:http';
 
 /**
- * A scripted misbehaviour for API requests, so clients can be tested against the failures
- * real gateways produce: error statuses, HTML error pages, broken JSON, slow answers and
- * connections that close without an answer.
+ * A scripted misbehaviour for a simulator's API requests, so clients can be tested against the
+ * failures real gateways produce: error statuses, HTML error pages, broken JSON, slow answers
+ * and connections that close without an answer.
  *
  * A fault that sets `status`, `body` or `drop` answers in place of the API. A fault that sets
  * only `delayMs` and/or `headers` lets the API answer, late and/or with the extra headers.
  */
-export interface KitFault {
+export interface SimulatorFault {
   /** HTTP method to match, any case; any method when omitted. Preflight OPTIONS requests are never faulted. */
   method?: string;
-  /** Regular expression source matched against the path after the prefix, e.g. `'^/stream/[^/]+$'`. */
+  /** Regular expression source matched against the API path (after the simulator's path prefix, if any), e.g. `'^/stream/[^/]+$'`. */
   path?: string;
   /** How many matching requests this fault affects; default 1. */
   times?: number;
+  /** Status to answer with; 500 when only `body` is set. */
   status?: number;
   /** Raw body to send: JSON, HTML or deliberately broken text. */
   body?: string;
+  /** Content type of `body`; when omitted the simulator picks one from the body. */
   contentType?: string;
+  /** Headers added to the answer, whether the fault or the API gives it; only where the simulator's limits allow them. */
   headers?: Record<string, string>;
-  /** Answer this many milliseconds late. */
+  /** Answer (or drop, or let the API answer) this many milliseconds late. */
   delayMs?: number;
   /** Destroy the connection without any answer. */
   drop?: boolean;
 }
 
-/** The most a single fault may delay: long enough for timeout tests, short enough not to wedge a run. */
-export const maxFaultDelayMs = 10 * 60 * 1000;
+/** What one simulator lets its faults do. */
+export interface FaultLimits {
+  /** The longest delay a fault may ask for: long enough for timeout tests, short enough not to wedge a run. */
+  maxDelayMs: number;
+  /** Whether faults may carry `headers`; a simulator that cannot add them refuses the field as unknown. */
+  allowHeaders: boolean;
+}
 
 export class FaultValidationError extends Error {
   override name = 'FaultValidationError';
 }
 
 interface ArmedFault {
-  fault: KitFault;
-  pathPattern?: RegExp;
+  fault: SimulatorFault;
+  pathPattern: RegExp | undefined;
   remaining: number;
 }
 
@@ -43,8 +51,14 @@ interface ArmedFault {
 export class FaultBook {
   private armed: ArmedFault[] = [];
 
+  constructor(private readonly limits: FaultLimits) {}
+
+  /**
+   * Arms one fault or an array of faults; returns how many were armed. Throws
+   * {@link FaultValidationError} naming the bad field, and then arms none of them.
+   */
   add(input: unknown): number {
-    const faults = parseFaults(input);
+    const faults = parseFaults(input, this.limits);
     for (const fault of faults) {
       this.armed.push({
         fault,
@@ -60,17 +74,17 @@ export class FaultBook {
   }
 
   /** The faults still armed, with how many requests each will still affect. */
-  list(): Array<KitFault & { remaining: number }> {
+  list(): Array<SimulatorFault & { remaining: number }> {
     return this.armed.map(({ fault, remaining }) => ({ ...fault, remaining }));
   }
 
-  /** Finds the first fault that matches, counting this request against it. */
-  take(method: string, path: string): KitFault | undefined {
+  /** Finds the first fault matching this request and counts the request against it. */
+  take(method: string, path: string): SimulatorFault | undefined {
     const upperMethod = method.toUpperCase();
     const index = this.armed.findIndex(
-      (entry) =>
-        (entry.fault.method === undefined || entry.fault.method.toUpperCase() === upperMethod) &&
-        (entry.pathPattern === undefined || entry.pathPattern.test(path)),
+      ({ fault, pathPattern }) =>
+        (fault.method === undefined || fault.method.toUpperCase() === upperMethod) &&
+        (pathPattern === undefined || pathPattern.test(path)),
     );
     if (index < 0) return undefined;
     const entry = this.armed[index]!;
@@ -81,26 +95,29 @@ export class FaultBook {
 }
 
 /** True when the fault produces the answer itself instead of letting the API answer. */
-export function faultAnswers(fault: KitFault): boolean {
+export function faultAnswers(fault: SimulatorFault): boolean {
   return fault.drop === true || fault.status !== undefined || fault.body !== undefined;
 }
 
-/** Accepts one fault or an array of faults; throws {@link FaultValidationError} with a precise message. */
-export function parseFaults(input: unknown): KitFault[] {
-  const list = Array.isArray(input) ? input : [input];
-  return list.map((item, index) => parseFault(item, Array.isArray(input) ? `faults[${index}]` : 'fault'));
+const allFaultFields = ['method', 'path', 'times', 'status', 'body', 'contentType', 'headers', 'delayMs', 'drop'] as const;
+
+function parseFaults(input: unknown, limits: FaultLimits): SimulatorFault[] {
+  const knownFields = new Set<string>(allFaultFields.filter((field) => field !== 'headers' || limits.allowHeaders));
+  const list: unknown[] = Array.isArray(input) ? input : [input];
+  return list.map((item, index) => parseFault(item, Array.isArray(input) ? `faults[${index}]` : 'fault', knownFields, limits));
 }
 
-function parseFault(input: unknown, where: string): KitFault {
+function parseFault(input: unknown, where: string, knownFields: ReadonlySet<string>, limits: FaultLimits): SimulatorFault {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new FaultValidationError(`${where} must be an object`);
   }
   const raw = input as Record<string, unknown>;
-  const known = new Set(['method', 'path', 'times', 'status', 'body', 'contentType', 'headers', 'delayMs', 'drop']);
   for (const key of Object.keys(raw)) {
-    if (!known.has(key)) throw new FaultValidationError(`${where}.${key} is not a fault field (known: ${[...known].join(', ')})`);
+    if (!knownFields.has(key)) {
+      throw new FaultValidationError(`${where}.${key} is not a fault field (known: ${[...knownFields].join(', ')})`);
+    }
   }
-  const fault: KitFault = {};
+  const fault: SimulatorFault = {};
   if (raw.method !== undefined) {
     if (typeof raw.method !== 'string' || !/^[A-Za-z]+$/.test(raw.method)) {
       throw new FaultValidationError(`${where}.method must be an HTTP method name`);
@@ -117,16 +134,16 @@ function parseFault(input: unknown, where: string): KitFault {
     fault.path = raw.path;
   }
   if (raw.times !== undefined) {
-    if (!Number.isSafeInteger(raw.times) || (raw.times as number) < 1) {
+    if (typeof raw.times !== 'number' || !Number.isSafeInteger(raw.times) || raw.times < 1) {
       throw new FaultValidationError(`${where}.times must be a positive integer`);
     }
-    fault.times = raw.times as number;
+    fault.times = raw.times;
   }
   if (raw.status !== undefined) {
-    if (!Number.isInteger(raw.status) || (raw.status as number) < 200 || (raw.status as number) > 599) {
+    if (typeof raw.status !== 'number' || !Number.isInteger(raw.status) || raw.status < 200 || raw.status > 599) {
       throw new FaultValidationError(`${where}.status must be an integer from 200 to 599`);
     }
-    fault.status = raw.status as number;
+    fault.status = raw.status;
   }
   if (raw.body !== undefined) {
     if (typeof raw.body !== 'string') throw new FaultValidationError(`${where}.body must be a string (the raw body to send)`);
@@ -150,8 +167,9 @@ function parseFault(input: unknown, where: string): KitFault {
     fault.headers = headers;
   }
   if (raw.delayMs !== undefined) {
-    if (typeof raw.delayMs !== 'number' || !Number.isFinite(raw.delayMs) || raw.delayMs < 0 || raw.delayMs > maxFaultDelayMs) {
-      throw new FaultValidationError(`${where}.delayMs must be a number of milliseconds from 0 to ${maxFaultDelayMs}`);
+    const { maxDelayMs } = limits;
+    if (typeof raw.delayMs !== 'number' || !Number.isFinite(raw.delayMs) || raw.delayMs < 0 || raw.delayMs > maxDelayMs) {
+      throw new FaultValidationError(`${where}.delayMs must be a number of milliseconds from 0 to ${maxDelayMs}`);
     }
     fault.delayMs = raw.delayMs;
   }
@@ -162,6 +180,7 @@ function parseFault(input: unknown, where: string): KitFault {
   return fault;
 }
 
+/** Refuses what Node would refuse when sending the answer, so a bad fault fails when armed rather than when it fires. */
 function checkHeader(name: string, value: string, where: string): void {
   try {
     validateHeaderName(name);
