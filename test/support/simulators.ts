@@ -1,4 +1,5 @@
 /** Browser-side handles on simulators started through the test hub (see sim-hub.ts). */
+import type { SimulatorFault } from '../../demo/simulators/shared/faults.js';
 
 declare global {
   interface Window {
@@ -23,17 +24,6 @@ export interface RecordedRequest {
   headers: Record<string, string>;
 }
 
-export interface KitFault {
-  method?: string;
-  path?: string;
-  times?: number;
-  status?: number;
-  body?: string;
-  contentType?: string;
-  headers?: Record<string, string>;
-  delayMs?: number;
-  drop?: boolean;
-}
 
 export interface KitSessionInfo {
   id: string;
@@ -73,7 +63,7 @@ export class KitSimulatorHandle {
     return call(`${this.origin}/_control/sessions`);
   }
 
-  async fault(...faults: KitFault[]): Promise<void> {
+  async fault(...faults: SimulatorFault[]): Promise<void> {
     await call(`${this.origin}/_control/faults`, { method: 'POST', body: JSON.stringify(faults) });
   }
 
@@ -129,7 +119,7 @@ export class ThetaSimulatorHandle {
     return (await response.json()) as T;
   }
 
-  async fault(...faults: KitFault[]): Promise<void> {
+  async fault(...faults: SimulatorFault[]): Promise<void> {
     await call(`${this.simulatorUrl}/_control/faults`, { method: 'POST', body: JSON.stringify(faults) });
   }
 

@@ -210,6 +210,27 @@ describe('<theta-live-setup>', function () {
     expect(text(reloaded)).to.match(/expires in [45]:\d\d/);
   });
 
+  it('begins again when api-base changes, and uses properties set right after insertion', async () => {
+    const first = await ThetaSimulatorHandle.start();
+    const second = await ThetaSimulatorHandle.start();
+    try {
+      await first.api('POST', '/stream', { name: 'On the first service' });
+      await second.api('POST', '/stream', { name: 'On the second service' });
+      const element = document.createElement('theta-live-setup');
+      elements.push(element);
+      document.body.append(element);
+      // A framework sets properties after inserting the element: the default api-base is never called.
+      element.apiBase = first.apiBase;
+      await until(() => text(element).includes('On the first service'), 'the first service was not listed');
+      element.apiBase = second.apiBase;
+      await until(() => text(element).includes('On the second service'), 'the second service was not listed');
+      expect(text(element)).not.to.contain('On the first service');
+    } finally {
+      await first.close();
+      await second.close();
+    }
+  });
+
   it('starts at the ingestor step with stream-id', async () => {
     const sim = await ThetaSimulatorHandle.start();
     simulator = sim;
