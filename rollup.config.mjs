@@ -1,20 +1,34 @@
-// Two kinds of output from one source:
-// - dist/: ES modules for bundlers and npm, with lit, @lit/task and tslib left as imports, plus .d.ts types;
-// - dist/cdn/: self-contained minified files with Lit inlined, for a <script type="module"> straight from a CDN.
+// Three kinds of output from one source:
+// - dist/*.js: ES modules for bundlers and npm, with lit, @lit/*, tslib, react and Node built-ins left as imports,
+//   plus .d.ts types under dist/types;
+// - dist/cdn/*.js: self-contained minified ES modules with Lit inlined, for a <script type="module"> from a CDN;
+// - dist/cdn/*.iife.js: the same as classic scripts, for pages that cannot load modules; their exports land on
+//   `window.LiveStreamElements`.
+import { chmod, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import nodeResolve from '@rollup/plugin-node-resolve';
 import terser from '@rollup/plugin-terser';
 import typescript from '@rollup/plugin-typescript';
 
-/** Entry points of the npm build: each element registers its tag; the index registers both. */
+/** Entry points of the npm build. The element entries and `react` register tags; `theta-proxy*` run on servers. */
 const entries = {
   index: 'src/index.ts',
   'kit-stream-player': 'src/kit-stream-player/index.ts',
+  'theta-live-setup': 'src/theta-live-setup/index.ts',
+  'theta-proxy': 'src/theta-proxy/index.ts',
+  'theta-proxy-cli': 'src/theta-proxy/cli.ts',
+  react: 'src/react/index.ts',
 };
 
-/** Self-contained CDN files. */
-const cdnEntries = {
-  'kit-stream-player': 'src/kit-stream-player/index.ts',
-};
+/** Self-contained CDN files: each element alone, and both together. `types` is the entry's declaration file. */
+const cdnEntries = [
+  { name: 'kit-stream-player', input: 'src/kit-stream-player/index.ts', types: 'kit-stream-player/index.js' },
+  { name: 'theta-live-setup', input: 'src/theta-live-setup/index.ts', types: 'theta-live-setup/index.js' },
+  { name: 'live-stream-elements', input: 'src/index.ts', types: 'index.js' },
+];
+
+/** The classic scripts' global; `extend` lets several of them share it. */
+const iifeGlobal = 'LiveStreamElements';
 
 const typescriptOptions = {
   tsconfig: './tsconfig.json',
@@ -25,26 +39,68 @@ const typescriptOptions = {
   sourceMap: true,
 };
 
+/** A build starts from an empty dist/, so files of renamed or removed entries never linger into a package. */
+await rm('dist', { recursive: true, force: true });
+
+/** The command-line entry runs straight from `node_modules/.bin`: it needs a shebang and the executable bit. */
+function executableCli() {
+  return {
+    name: 'executable-cli',
+    async writeBundle(options, bundle) {
+      for (const chunk of Object.values(bundle)) {
+        if (chunk.type === 'chunk' && chunk.isEntry && chunk.name === 'theta-proxy-cli') await chmod(join(options.dir, chunk.fileName), 0o755);
+      }
+    },
+  };
+}
+
+/** `live-stream-elements/cdn/<name>.js` gets the types of the entry it was built from. */
+function cdnTypes(name, types) {
+  return {
+    name: 'cdn-types',
+    generateBundle() {
+      this.emitFile({ type: 'asset', fileName: `${name}.d.ts`, source: `export * from '../types/${types}';\n` });
+    },
+  };
+}
+
 export default [
   {
     input: entries,
-    external: [/^lit(\/|$)/, /^@lit\//, /^tslib$/],
+    external: [/^lit(\/|$)/, /^@lit\//, /^tslib$/, /^react(-dom)?(\/|$)/, /^node:/],
     output: {
       dir: 'dist',
       format: 'es',
       entryFileNames: '[name].js',
       chunkFileNames: 'chunks/[name]-[hash].js',
-      sourcemap: true,
+      // Maps stay out of the npm package (see `files`), so the files carry no reference to them.
+      sourcemap: 'hidden',
+      banner: (chunk) => (chunk.isEntry && chunk.name === 'theta-proxy-cli' ? '#!/usr/bin/env node' : ''),
     },
-    plugins: [typescript({ ...typescriptOptions, outDir: 'dist', rootDir: 'src', declaration: true, declarationDir: 'dist/types' })],
-  },
-  ...Object.entries(cdnEntries).map(([name, input]) => ({
-    input,
-    output: { file: `dist/cdn/${name}.js`, format: 'es', sourcemap: true },
     plugins: [
-      nodeResolve({ browser: true }),
-      typescript({ ...typescriptOptions, outDir: 'dist/cdn' }),
-      terser({ ecma: 2022, module: true, format: { comments: false } }),
+      typescript({ ...typescriptOptions, outDir: 'dist', rootDir: 'src', declaration: true, declarationDir: 'dist/types' }),
+      executableCli(),
     ],
+  },
+  ...cdnEntries.map(({ name, input, types }) => ({
+    input,
+    output: [
+      {
+        file: `dist/cdn/${name}.js`,
+        format: 'es',
+        sourcemap: 'hidden',
+        plugins: [terser({ ecma: 2022, module: true, format: { comments: false } }), cdnTypes(name, types)],
+      },
+      {
+        file: `dist/cdn/${name}.iife.js`,
+        format: 'iife',
+        name: iifeGlobal,
+        extend: true,
+        exports: 'named',
+        sourcemap: 'hidden',
+        plugins: [terser({ ecma: 2022, module: false, format: { comments: false } })],
+      },
+    ],
+    plugins: [nodeResolve({ browser: true }), typescript({ ...typescriptOptions, outDir: 'dist/cdn', rootDir: 'src' })],
   })),
 ];

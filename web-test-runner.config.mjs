@@ -6,6 +6,7 @@ import { tsImport } from 'tsx/esm/api';
 
 const { findChrome, chromeArgs } = await tsImport('./test/support/chrome.ts', import.meta.url);
 const { startSimulatorHub } = await tsImport('./test/support/sim-hub.ts', import.meta.url);
+const { prebundledReactPlugin } = await tsImport('./test/tools/prebundled-react.ts', import.meta.url);
 let hub;
 
 export default {
@@ -24,6 +25,8 @@ export default {
     }),
   ],
   plugins: [
+    // React is CommonJS only: the React wrapper tests get it bundled as ES modules.
+    prebundledReactPlugin(),
     esbuildPlugin({ ts: true, target: 'es2022', tsconfig: new URL('./tsconfig.json', import.meta.url).pathname }),
     {
       name: 'simulator-hub',
