@@ -8,8 +8,28 @@ export default {
   litelement: true,
   // package.json's `customElements` field is written by hand; by default the analyzer rewrites package.json.
   packagejson: false,
-  plugins: [defineElementCalls()],
+  plugins: [defineElementCalls(), internalStateIsNotAnAttribute()],
 };
+
+/**
+ * The elements declare their reactive properties in `static properties`, where internal state is `{state: true}`
+ * on a `private` field. The analyzer lists every entry there as an attribute: drop those of private fields, which
+ * are neither attributes nor public API.
+ */
+function internalStateIsNotAnAttribute() {
+  return {
+    name: 'live-stream-elements:internal-state',
+    packageLinkPhase({ customElementsManifest }) {
+      for (const module of customElementsManifest.modules) {
+        for (const declaration of module.declarations ?? []) {
+          if (declaration.kind !== 'class' || !declaration.attributes) continue;
+          const privateFields = new Set((declaration.members ?? []).filter((member) => member.privacy === 'private').map((member) => member.name));
+          declaration.attributes = declaration.attributes.filter((attribute) => !privateFields.has(attribute.fieldName));
+        }
+      }
+    },
+  };
+}
 
 /**
  * Elements register through `defineElement('tag', ElementClass)` (which tolerates a second copy of the library on the

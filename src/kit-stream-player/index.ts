@@ -7,7 +7,6 @@ export { KitSessionClient, type KitSessionRequest, type KitSessionAnswer, type K
 export { findConnectionTarget, type KitConnectionTarget, type KitRoute } from './routes.js';
 export type * from './connector.js';
 export { KitSignalingConnector, type KitSignalingConnectorOptions } from './kit-signaling-connector.js';
-export { createAppStreamerConnector, type AppStreamerLike, type AppStreamerConnectorOptions } from './app-streamer-connector.js';
 export { toStreamPoint, type KitVideoFit } from './input.js';
 export type * from './events.js';
 

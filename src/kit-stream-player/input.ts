@@ -48,33 +48,33 @@ const pageKeys = new Set(['Tab']);
  * Pointer moves are coalesced to one message per animation frame.
  */
 export class InputForwarder {
-  private readonly controller = new AbortController();
-  private pendingMove: KitAppMessage | undefined;
-  private frame: number | undefined;
-  private fallbackTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #controller = new AbortController();
+  #pendingMove: KitAppMessage | undefined;
+  #frame: number | undefined;
+  #fallbackTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly options: InputForwarderOptions) {
     const { surface } = options;
-    const listen = { signal: this.controller.signal };
-    surface.addEventListener('pointermove', (event) => this.onPointerMove(event), listen);
-    surface.addEventListener('pointerdown', (event) => this.onPointerButton('pointerDown', event), listen);
-    surface.addEventListener('pointerup', (event) => this.onPointerButton('pointerUp', event), listen);
-    surface.addEventListener('wheel', (event) => this.onWheel(event), { ...listen, passive: false });
-    surface.addEventListener('keydown', (event) => this.onKey('keyDown', event), listen);
-    surface.addEventListener('keyup', (event) => this.onKey('keyUp', event), listen);
+    const listen = { signal: this.#controller.signal };
+    surface.addEventListener('pointermove', (event) => this.#onPointerMove(event), listen);
+    surface.addEventListener('pointerdown', (event) => this.#onPointerButton('pointerDown', event), listen);
+    surface.addEventListener('pointerup', (event) => this.#onPointerButton('pointerUp', event), listen);
+    surface.addEventListener('wheel', (event) => this.#onWheel(event), { ...listen, passive: false });
+    surface.addEventListener('keydown', (event) => this.#onKey('keyDown', event), listen);
+    surface.addEventListener('keyup', (event) => this.#onKey('keyUp', event), listen);
     surface.addEventListener('contextmenu', (event) => event.preventDefault(), listen);
   }
 
   /** Removes every listener and pending frame. */
   dispose(): void {
-    this.controller.abort();
-    if (this.frame !== undefined) cancelAnimationFrame(this.frame);
-    clearTimeout(this.fallbackTimer);
-    this.frame = undefined;
-    this.pendingMove = undefined;
+    this.#controller.abort();
+    if (this.#frame !== undefined) cancelAnimationFrame(this.#frame);
+    clearTimeout(this.#fallbackTimer);
+    this.#frame = undefined;
+    this.#pendingMove = undefined;
   }
 
-  private point(event: MouseEvent): { x: number; y: number } | undefined {
+  #point(event: MouseEvent): { x: number; y: number } | undefined {
     const { surface, video, fit } = this.options;
     const rect = surface.getBoundingClientRect();
     return toStreamPoint(
@@ -86,26 +86,26 @@ export class InputForwarder {
     );
   }
 
-  private onPointerMove(event: PointerEvent): void {
-    const point = this.point(event);
+  #onPointerMove(event: PointerEvent): void {
+    const point = this.#point(event);
     if (!point) return;
-    this.pendingMove = { eventType: 'pointerMove', payload: { ...point, buttons: event.buttons, pointerType: event.pointerType, ...modifiers(event) } };
-    if (this.frame !== undefined) return;
+    this.#pendingMove = { eventType: 'pointerMove', payload: { ...point, buttons: event.buttons, pointerType: event.pointerType, ...modifiers(event) } };
+    if (this.#frame !== undefined) return;
     const flush = () => {
-      if (this.frame !== undefined) cancelAnimationFrame(this.frame);
-      clearTimeout(this.fallbackTimer);
-      this.frame = undefined;
-      const move = this.pendingMove;
-      this.pendingMove = undefined;
+      if (this.#frame !== undefined) cancelAnimationFrame(this.#frame);
+      clearTimeout(this.#fallbackTimer);
+      this.#frame = undefined;
+      const move = this.#pendingMove;
+      this.#pendingMove = undefined;
       if (move) this.options.send(move);
     };
-    this.frame = requestAnimationFrame(flush);
+    this.#frame = requestAnimationFrame(flush);
     // Hidden pages get no animation frames; a slower timer keeps moves flowing there.
-    this.fallbackTimer = setTimeout(flush, 100);
+    this.#fallbackTimer = setTimeout(flush, 100);
   }
 
-  private onPointerButton(eventType: 'pointerDown' | 'pointerUp', event: PointerEvent): void {
-    const point = this.point(event);
+  #onPointerButton(eventType: 'pointerDown' | 'pointerUp', event: PointerEvent): void {
+    const point = this.#point(event);
     if (!point) return;
     if (eventType === 'pointerDown') {
       this.options.surface.focus({ preventScroll: true });
@@ -119,14 +119,14 @@ export class InputForwarder {
     this.options.send({ eventType, payload: { ...point, button: event.button, buttons: event.buttons, pointerType: event.pointerType, ...modifiers(event) } });
   }
 
-  private onWheel(event: WheelEvent): void {
-    const point = this.point(event);
+  #onWheel(event: WheelEvent): void {
+    const point = this.#point(event);
     if (!point) return;
     event.preventDefault();
     this.options.send({ eventType: 'wheel', payload: { ...point, deltaX: event.deltaX, deltaY: event.deltaY, deltaMode: event.deltaMode, ...modifiers(event) } });
   }
 
-  private onKey(eventType: 'keyDown' | 'keyUp', event: KeyboardEvent): void {
+  #onKey(eventType: 'keyDown' | 'keyUp', event: KeyboardEvent): void {
     if (pageKeys.has(event.key) || event.isComposing) return;
     event.preventDefault();
     this.options.send({ eventType, payload: { key: event.key, code: event.code, repeat: event.repeat, ...modifiers(event) } });

@@ -69,19 +69,19 @@ export function rewriteCandidate(candidate: string, host: string, port: number |
 }
 
 class KitSignalingConnection implements KitConnection {
-  private readonly peerId = createPeerId();
-  private readonly socket: WebSocket;
-  private readonly peer: RTCPeerConnection;
-  private channel: RTCDataChannel | undefined;
-  private readonly queue: string[] = [];
-  private serverPeerId: number | string | undefined;
-  private clientPeerId: number | string | undefined;
-  private readonly heartbeatMs: number;
-  private silenceTimer: ReturnType<typeof setTimeout> | undefined;
-  private closed = false;
-  private readonly sampler: StatsSampler;
-  private settle: { resolve(connection: KitConnection): void; reject(error: unknown): void } | undefined;
-  private connectTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #peerId = createPeerId();
+  readonly #socket: WebSocket;
+  readonly #peer: RTCPeerConnection;
+  #channel: RTCDataChannel | undefined;
+  readonly #queue: string[] = [];
+  #serverPeerId: number | string | undefined;
+  #clientPeerId: number | string | undefined;
+  readonly #heartbeatMs: number;
+  #silenceTimer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
+  readonly #sampler: StatsSampler;
+  #settle: { resolve(connection: KitConnection): void; reject(error: unknown): void } | undefined;
+  #connectTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly options: KitConnectOptions,
@@ -92,37 +92,37 @@ class KitSignalingConnection implements KitConnection {
     const path = settings.signalingPath ?? '/sign_in';
     const url = new URL(`${secure ? 'wss' : 'ws'}://${formatHost(target.host)}:${target.signalingPort}`);
     url.pathname = path.startsWith('/') ? path : `/${path}`;
-    url.searchParams.set('peer_id', this.peerId);
+    url.searchParams.set('peer_id', this.#peerId);
     url.searchParams.set('version', '2');
-    this.heartbeatMs = settings.heartbeatMs ?? 5000;
-    this.peer = new RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle' });
-    this.sampler = new StatsSampler(() => this.peer.getStats());
-    this.socket = new WebSocket(url);
-    this.connectTimeoutMs = settings.connectTimeoutMs ?? 20_000;
+    this.#heartbeatMs = settings.heartbeatMs ?? 5000;
+    this.#peer = new RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle' });
+    this.#sampler = new StatsSampler(() => this.#peer.getStats());
+    this.#socket = new WebSocket(url);
+    this.#connectTimeoutMs = settings.connectTimeoutMs ?? 20_000;
   }
 
-  private readonly connectTimeoutMs: number;
+  readonly #connectTimeoutMs: number;
 
   open(): Promise<KitConnection> {
     const { signal, video } = this.options;
     return new Promise<KitConnection>((resolve, reject) => {
-      this.settle = { resolve, reject };
+      this.#settle = { resolve, reject };
       if (signal.aborted) {
         this.close();
         reject(signal.reason);
         return;
       }
-      signal.addEventListener('abort', this.onAbort, { once: true });
-      this.connectTimer = setTimeout(() => this.fail('connect-timeout', `No media within ${this.connectTimeoutMs / 1000} s of connecting.`), this.connectTimeoutMs);
-      this.socket.addEventListener('open', () => this.resetSilenceTimer());
-      this.socket.addEventListener('message', (event) => this.onSignalingMessage(event.data));
-      this.socket.addEventListener('close', (event) =>
-        this.fail('signaling-closed', event.reason ? `Signaling closed (${event.code}): ${event.reason}` : `Signaling closed (${event.code}).`),
+      signal.addEventListener('abort', this.#onAbort, { once: true });
+      this.#connectTimer = setTimeout(() => this.#fail('connect-timeout', `No media within ${this.#connectTimeoutMs / 1000} s of connecting.`), this.#connectTimeoutMs);
+      this.#socket.addEventListener('open', () => this.#resetSilenceTimer());
+      this.#socket.addEventListener('message', (event) => this.#onSignalingMessage(event.data));
+      this.#socket.addEventListener('close', (event) =>
+        this.#fail('signaling-closed', event.reason ? `Signaling closed (${event.code}): ${event.reason}` : `Signaling closed (${event.code}).`),
       );
-      this.socket.addEventListener('error', () => this.fail('signaling-error', 'The signaling connection failed.'));
-      this.peer.addEventListener('icecandidate', (event) => {
+      this.#socket.addEventListener('error', () => this.#fail('signaling-error', 'The signaling connection failed.'));
+      this.#peer.addEventListener('icecandidate', (event) => {
         if (event.candidate && event.candidate.candidate) {
-          this.sendPeerMessage({
+          this.#sendPeerMessage({
             type: 'candidate',
             candidate: event.candidate.candidate,
             sdpMid: event.candidate.sdpMid,
@@ -130,51 +130,51 @@ class KitSignalingConnection implements KitConnection {
           });
         }
       });
-      this.peer.addEventListener('track', (event) => {
+      this.#peer.addEventListener('track', (event) => {
         const stream = event.streams[0] ?? new MediaStream([event.track]);
         if (video.srcObject !== stream) video.srcObject = stream;
         video.play().catch(() => {
           // Autoplay may be refused until the user interacts; the element offers its own controls.
         });
       });
-      this.peer.addEventListener('datachannel', (event) => this.adoptChannel(event.channel));
-      this.peer.addEventListener('connectionstatechange', () => {
-        const state = this.peer.connectionState;
-        if (state === 'connected') this.onConnected();
-        if (state === 'failed') this.fail('ice-failed', 'The media connection failed (ICE).');
+      this.#peer.addEventListener('datachannel', (event) => this.#adoptChannel(event.channel));
+      this.#peer.addEventListener('connectionstatechange', () => {
+        const state = this.#peer.connectionState;
+        if (state === 'connected') this.#onConnected();
+        if (state === 'failed') this.#fail('ice-failed', 'The media connection failed (ICE).');
       });
     });
   }
 
   send(message: KitAppMessage): void {
-    if (this.closed) throw new KitStreamError('connection', 'The stream is closed.');
+    if (this.#closed) throw new KitStreamError('connection', 'The stream is closed.');
     const text = JSON.stringify({
       messageType: 'json',
       messageRecipient: 'kit',
       data: JSON.stringify({ event_type: message.eventType, payload: message.payload ?? {} }),
     });
-    if (this.channel?.readyState === 'open') {
-      this.channel.send(text);
+    if (this.#channel?.readyState === 'open') {
+      this.#channel.send(text);
     } else {
-      if (this.queue.length >= maxQueuedMessages) this.queue.shift();
-      this.queue.push(text);
+      if (this.#queue.length >= maxQueuedMessages) this.#queue.shift();
+      this.#queue.push(text);
     }
   }
 
   async stats(): Promise<KitStreamStats | undefined> {
-    if (this.closed) return undefined;
-    return this.sampler.sample();
+    if (this.#closed) return undefined;
+    return this.#sampler.sample();
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.options.signal.removeEventListener('abort', this.onAbort);
-    clearTimeout(this.silenceTimer);
-    clearTimeout(this.connectTimer);
-    this.channel?.close();
-    this.peer.close();
-    if (this.socket.readyState === WebSocket.CONNECTING || this.socket.readyState === WebSocket.OPEN) this.socket.close(1000, 'closed by client');
+    if (this.#closed) return;
+    this.#closed = true;
+    this.options.signal.removeEventListener('abort', this.#onAbort);
+    clearTimeout(this.#silenceTimer);
+    clearTimeout(this.#connectTimer);
+    this.#channel?.close();
+    this.#peer.close();
+    if (this.#socket.readyState === WebSocket.CONNECTING || this.#socket.readyState === WebSocket.OPEN) this.#socket.close(1000, 'closed by client');
     const { video } = this.options;
     if (video.srcObject instanceof MediaStream) {
       for (const track of video.srcObject.getTracks()) track.stop();
@@ -182,42 +182,42 @@ class KitSignalingConnection implements KitConnection {
     video.srcObject = null;
   }
 
-  private readonly onAbort = (): void => {
+  readonly #onAbort = (): void => {
     const reason = this.options.signal.reason;
     this.close();
-    this.settle?.reject(reason);
-    this.settle = undefined;
+    this.#settle?.reject(reason);
+    this.#settle = undefined;
   };
 
-  private onConnected(): void {
-    clearTimeout(this.connectTimer);
-    this.settle?.resolve(this);
-    this.settle = undefined;
+  #onConnected(): void {
+    clearTimeout(this.#connectTimer);
+    this.#settle?.resolve(this);
+    this.#settle = undefined;
   }
 
   /** Ends the connection for a reason of its own: rejects `connect` if still pending, else reports `onClosed`. */
-  private fail(reason: KitCloseReason, detail: string): void {
-    if (this.closed) return;
+  #fail(reason: KitCloseReason, detail: string): void {
+    if (this.#closed) return;
     this.close();
-    if (this.settle) {
-      this.settle.reject(new KitStreamError('connection', detail));
-      this.settle = undefined;
+    if (this.#settle) {
+      this.#settle.reject(new KitStreamError('connection', detail));
+      this.#settle = undefined;
     } else {
       this.options.onClosed(reason, detail);
     }
   }
 
-  private resetSilenceTimer(): void {
-    clearTimeout(this.silenceTimer);
-    this.silenceTimer = setTimeout(
-      () => this.fail('signaling-timeout', `The signaling server was silent for ${(this.heartbeatMs * 3) / 1000} s.`),
-      this.heartbeatMs * 3,
+  #resetSilenceTimer(): void {
+    clearTimeout(this.#silenceTimer);
+    this.#silenceTimer = setTimeout(
+      () => this.#fail('signaling-timeout', `The signaling server was silent for ${(this.#heartbeatMs * 3) / 1000} s.`),
+      this.#heartbeatMs * 3,
     );
   }
 
-  private onSignalingMessage(data: unknown): void {
-    if (this.closed) return;
-    this.resetSilenceTimer();
+  #onSignalingMessage(data: unknown): void {
+    if (this.#closed) return;
+    this.#resetSilenceTimer();
     let message: unknown;
     try {
       message = JSON.parse(String(data));
@@ -225,20 +225,20 @@ class KitSignalingConnection implements KitConnection {
       return; // Not JSON: nothing Kit sends, so nothing to act on.
     }
     if (!isRecord(message)) return;
-    if (message.ackid !== undefined) this.sendSignaling({ ack: message.ackid });
-    if (isRecord(message.peer_info)) this.onPeerInfo(message.peer_info);
-    if (isRecord(message.peer_msg)) void this.onPeerMessage(message.peer_msg);
+    if (message.ackid !== undefined) this.#sendSignaling({ ack: message.ackid });
+    if (isRecord(message.peer_info)) this.#onPeerInfo(message.peer_info);
+    if (isRecord(message.peer_msg)) void this.#onPeerMessage(message.peer_msg);
   }
 
-  private onPeerInfo(info: Record<string, unknown>): void {
+  #onPeerInfo(info: Record<string, unknown>): void {
     const id = typeof info.id === 'number' || typeof info.id === 'string' ? info.id : undefined;
     if (id === undefined) return;
-    if (info.name === this.peerId) this.clientPeerId = id;
-    else if (id !== this.clientPeerId) this.serverPeerId = id;
+    if (info.name === this.#peerId) this.#clientPeerId = id;
+    else if (id !== this.#clientPeerId) this.#serverPeerId = id;
   }
 
-  private async onPeerMessage(envelope: Record<string, unknown>): Promise<void> {
-    if (envelope.from !== undefined && this.serverPeerId === undefined) this.serverPeerId = envelope.from as number | string;
+  async #onPeerMessage(envelope: Record<string, unknown>): Promise<void> {
+    if (envelope.from !== undefined && this.#serverPeerId === undefined) this.#serverPeerId = envelope.from as number | string;
     let inner: unknown = envelope.msg;
     if (typeof inner === 'string') {
       try {
@@ -251,37 +251,37 @@ class KitSignalingConnection implements KitConnection {
     const { host, mediaPort } = this.options.target;
     try {
       if (inner.type === 'offer' && typeof inner.sdp === 'string') {
-        await this.peer.setRemoteDescription({ type: 'offer', sdp: rewriteSdpCandidates(inner.sdp, host, mediaPort) });
-        const answer = await this.peer.createAnswer();
-        await this.peer.setLocalDescription(answer);
-        this.sendPeerMessage({ type: 'answer', sdp: this.peer.localDescription?.sdp ?? answer.sdp });
+        await this.#peer.setRemoteDescription({ type: 'offer', sdp: rewriteSdpCandidates(inner.sdp, host, mediaPort) });
+        const answer = await this.#peer.createAnswer();
+        await this.#peer.setLocalDescription(answer);
+        this.#sendPeerMessage({ type: 'answer', sdp: this.#peer.localDescription?.sdp ?? answer.sdp });
       } else if (inner.type === 'candidate' || inner.candidate !== undefined) {
         const candidate = isRecord(inner.candidate) ? inner.candidate : inner;
         if (typeof candidate.candidate !== 'string' || candidate.candidate === '') return;
         const rewritten = rewriteCandidate(candidate.candidate.replace(/^a=/, ''), host, mediaPort);
         if (rewritten === undefined) return;
-        await this.peer.addIceCandidate({
+        await this.#peer.addIceCandidate({
           candidate: rewritten,
           sdpMid: typeof candidate.sdpMid === 'string' ? candidate.sdpMid : undefined,
           sdpMLineIndex: typeof candidate.sdpMLineIndex === 'number' ? candidate.sdpMLineIndex : 0,
         });
       }
     } catch (error) {
-      if (!this.closed) this.fail('signaling-error', `The server's session description was refused: ${String(error)}`);
+      if (!this.#closed) this.#fail('signaling-error', `The server's session description was refused: ${String(error)}`);
     }
   }
 
-  private adoptChannel(channel: RTCDataChannel): void {
-    if (this.channel && this.channel.readyState !== 'closed') return;
-    this.channel = channel;
+  #adoptChannel(channel: RTCDataChannel): void {
+    if (this.#channel && this.#channel.readyState !== 'closed') return;
+    this.#channel = channel;
     channel.addEventListener('open', () => {
-      for (const text of this.queue.splice(0)) channel.send(text);
+      for (const text of this.#queue.splice(0)) channel.send(text);
     });
-    if (channel.readyState === 'open') for (const text of this.queue.splice(0)) channel.send(text);
-    channel.addEventListener('message', (event) => this.onChannelMessage(event.data));
+    if (channel.readyState === 'open') for (const text of this.#queue.splice(0)) channel.send(text);
+    channel.addEventListener('message', (event) => this.#onChannelMessage(event.data));
   }
 
-  private onChannelMessage(data: unknown): void {
+  #onChannelMessage(data: unknown): void {
     if (typeof data !== 'string') return;
     let envelope: unknown;
     try {
@@ -302,12 +302,12 @@ class KitSignalingConnection implements KitConnection {
     this.options.onMessage({ eventType: inner.event_type, payload: inner.payload });
   }
 
-  private sendPeerMessage(message: Record<string, unknown>): void {
-    this.sendSignaling({ peer_msg: { to: this.serverPeerId, msg: JSON.stringify(message) } });
+  #sendPeerMessage(message: Record<string, unknown>): void {
+    this.#sendSignaling({ peer_msg: { to: this.#serverPeerId, msg: JSON.stringify(message) } });
   }
 
-  private sendSignaling(message: unknown): void {
-    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message));
+  #sendSignaling(message: unknown): void {
+    if (this.#socket.readyState === WebSocket.OPEN) this.#socket.send(JSON.stringify(message));
   }
 }
 

@@ -1,6 +1,4 @@
-import { Task } from '@lit/task';
 import { type PropertyValues, html, nothing } from 'lit';
-import { property, query, state } from 'lit/decorators.js';
 import { LiveElement } from '../internal/live-element.js';
 import { formatDuration, isAbort, sleep } from '../internal/timing.js';
 import type { KitAppMessage, KitCloseReason, KitConnection, KitConnector, KitStreamStats } from './connector.js';
@@ -21,6 +19,16 @@ const sessionKeys = ['server', 'appId', 'profile', 'version', 'sessionId'] as co
 const onUnlessFalse = {
   fromAttribute: (value: string | null) => value === null || value.toLowerCase() !== 'false',
   toAttribute: (value: boolean) => (value ? '' : 'false'),
+};
+
+/** What the status line says in each state; idle and streaming say nothing. */
+const statusTexts: Partial<Record<KitPlayerState, string>> = {
+  requesting: 'Requesting a session...',
+  pending: 'Preparing the app...',
+  connecting: 'Connecting...',
+  reconnecting: 'Reconnecting...',
+  ended: 'The stream has ended.',
+  error: 'The stream could not continue.',
 };
 
 /** Frames that stop for this long make a stall. */
@@ -52,6 +60,8 @@ interface SessionConfig {
  * @fires {CustomEvent<KitErrorDetail>} kit-error - Something failed; detail has a code, the HTTP status and the message shown.
  * @fires {CustomEvent<KitSessionEndedDetail>} kit-session-ended - The element let go of a session (and terminated it if it had created it).
  *
+ * @attr {KitPlayerState} state - Read-only: where the element is in a session's life, reflected from the `state` property.
+ *
  * @slot waiting - Replaces the spinner shown while the session is requested, prepared and connected.
  * @slot media - Light-DOM `<video>`/`<audio>` for connectors whose library finds its media elements by id.
  *
@@ -81,103 +91,172 @@ interface SessionConfig {
 export class KitStreamPlayer extends LiveElement {
   static override styles = styles;
 
+  // Declared without decorators: their compiled form would weigh more than the rest of the element.
+  static override properties = {
+    server: { reflect: true },
+    appId: { attribute: 'app-id', reflect: true },
+    profile: { reflect: true },
+    version: { reflect: true },
+    usdStageUri: { attribute: 'usd-stage-uri' },
+    arguments: { attribute: false },
+    sessionId: { attribute: 'session-id', reflect: true },
+    pollInterval: { attribute: 'poll-interval', type: Number },
+    timeout: { type: Number },
+    requestTimeout: { attribute: 'request-timeout', type: Number },
+    terminateOnDisconnect: { attribute: 'terminate-on-disconnect', converter: onUnlessFalse },
+    requestInit: { attribute: false },
+    interactive: { converter: onUnlessFalse, reflect: true },
+    fit: { reflect: true },
+    showStats: { attribute: 'show-stats', type: Boolean, reflect: true },
+    maxReconnects: { attribute: 'max-reconnects', type: Number },
+    signalingPath: { attribute: 'signaling-path' },
+    signalingSecure: { attribute: 'signaling-secure', type: Boolean },
+    streamWidth: { attribute: 'stream-width', type: Number },
+    streamHeight: { attribute: 'stream-height', type: Number },
+    fps: { type: Number },
+    connector: { attribute: false },
+    muted: { attribute: false },
+    currentState: { state: true },
+    error: { state: true },
+    pendingSince: { state: true },
+    now: { state: true },
+    latestStats: { state: true },
+    fullscreen: { state: true },
+    slottedMedia: { state: true },
+  };
+
   /** Base URL of the Kit App Streaming API; may carry a path prefix (`https://host/streaming`). */
-  @property({ reflect: true }) accessor server = '';
+  declare server: string;
 
   /** Id of the application to stream (`POST /stream` `id`). */
-  @property({ attribute: 'app-id', reflect: true }) accessor appId = '';
+  declare appId: string;
 
   /** Runtime profile of the application. */
-  @property({ reflect: true }) accessor profile = '';
+  declare profile: string;
 
   /** Version of the application; empty means the latest. */
-  @property({ reflect: true }) accessor version = '';
+  declare version: string;
 
   /** USD stage the app loads, sent as `arguments.usd_stage_uri`. */
-  @property({ attribute: 'usd-stage-uri' }) accessor usdStageUri = '';
+  declare usdStageUri: string;
 
   /** Further `arguments` for `POST /stream`, merged with `usd-stage-uri`. */
-  @property({ attribute: false }) accessor arguments: Record<string, unknown> | undefined = undefined;
+  declare arguments: Record<string, unknown> | undefined;
 
   /** Attach to this existing session instead of creating one. After the element creates a session, it holds that session's id. */
-  @property({ attribute: 'session-id', reflect: true }) accessor sessionId = '';
+  declare sessionId: string;
 
   /** First wait between status polls, in ms; grows by 1.5x per pending answer up to 10 s. A `Retry-After` header wins. */
-  @property({ attribute: 'poll-interval', type: Number }) accessor pollInterval = 2000;
+  declare pollInterval: number;
 
   /** How long to wait for the session to be ready, in ms. First starts of an app compile shaders for minutes. */
-  @property({ type: Number }) accessor timeout = 300_000;
+  declare timeout: number;
 
   /** How long one HTTP request may take, in ms, before it counts as failed. */
-  @property({ attribute: 'request-timeout', type: Number }) accessor requestTimeout = 30_000;
+  declare requestTimeout: number;
 
   /**
    * Terminate the session on removal and on `pagehide`. Applies only to sessions this element created, never to
    * ones it attached to with `session-id`. Set the attribute to "false" to keep the session.
    */
-  @property({ attribute: 'terminate-on-disconnect', converter: onUnlessFalse }) accessor terminateOnDisconnect = true;
+  declare terminateOnDisconnect: boolean;
 
   /** Merged into every request: headers and credentials for gateways that need auth. */
-  @property({ attribute: false }) accessor requestInit: RequestInit | undefined = undefined;
+  declare requestInit: RequestInit | undefined;
 
   /** Forward pointer and keyboard input to the app. On by default; `interactive="false"` makes a view-only player. */
-  @property({ converter: onUnlessFalse, reflect: true }) accessor interactive = true;
+  declare interactive: boolean;
 
   /** How the video fits the element, as CSS `object-fit`: `contain` (default, letterboxed), `cover` or `fill`. */
-  @property({ reflect: true }) accessor fit: KitVideoFit = 'contain';
+  declare fit: KitVideoFit;
 
   /** Draw the `kit-stats` figures over the video. */
-  @property({ attribute: 'show-stats', type: Boolean, reflect: true }) accessor showStats = false;
+  declare showStats: boolean;
 
   /** Reconnect attempts after the stream is lost, before giving up with an error. */
-  @property({ attribute: 'max-reconnects', type: Number }) accessor maxReconnects = 5;
+  declare maxReconnects: number;
 
   /** Path of the signaling WebSocket for the built-in connector. Default `/sign_in`. */
-  @property({ attribute: 'signaling-path' }) accessor signalingPath = '';
+  declare signalingPath: string;
 
   /** Use `wss://` for signaling. Default: when the page is https. */
-  @property({ attribute: 'signaling-secure', type: Boolean }) accessor signalingSecure: boolean | undefined = undefined;
+  declare signalingSecure: boolean | undefined;
 
-  /** Stream size and rate asked of connectors that negotiate them (width a multiple of 32, height even). */
-  @property({ attribute: 'stream-width', type: Number }) accessor streamWidth = 1920;
-  @property({ attribute: 'stream-height', type: Number }) accessor streamHeight = 1080;
-  @property({ type: Number }) accessor fps = 60;
+  /** Stream width asked of connectors that negotiate it; a multiple of 32. */
+  declare streamWidth: number;
+
+  /** Stream height asked of connectors that negotiate it; even. */
+  declare streamHeight: number;
+
+  /** Frame rate asked of connectors that negotiate it. */
+  declare fps: number;
 
   /** The connector that reaches the media; by default Kit's own signaling over WebSocket and WebRTC. */
-  @property({ attribute: false }) accessor connector: KitConnector | undefined = undefined;
+  declare connector: KitConnector | undefined;
 
   /** Whether the stream's sound is muted. Streams start muted so that autoplay is allowed. */
-  @property({ attribute: false }) accessor muted = true;
+  declare muted: boolean;
 
-  @state() private accessor currentState: KitPlayerState = 'idle';
-  @state() private accessor error: KitStreamError | undefined = undefined;
-  @state() private accessor pendingSince: number | undefined = undefined;
-  @state() private accessor now = 0;
-  @state() private accessor latestStats: KitStreamStats | undefined = undefined;
-  @state() private accessor fullscreen = false;
-  @state() private accessor slottedMedia = false;
+  declare private currentState: KitPlayerState;
+  declare private error: KitStreamError | undefined;
+  declare private pendingSince: number | undefined;
+  declare private now: number;
+  declare private latestStats: KitStreamStats | undefined;
+  declare private fullscreen: boolean;
+  declare private slottedMedia: boolean;
 
-  @query('video') private accessor video!: HTMLVideoElement;
-  @query('.video-area') private accessor videoArea!: HTMLElement;
+  get #video(): HTMLVideoElement {
+    return this.renderRoot.querySelector('video')!;
+  }
+
+  get #videoArea(): HTMLElement {
+    return this.renderRoot.querySelector('.video-area')!;
+  }
 
   /** The session this element created and has not terminated yet. */
-  private ownedSessionId: string | undefined;
+  #ownedSessionId: string | undefined;
   /** The session in use (pending, ready or streaming) and the client of the server it lives on. */
-  private activeSession: { id: string; client: KitSessionClient } | undefined;
+  #activeSession: { id: string; client: KitSessionClient } | undefined;
   /** A `session-id` value the element set itself, so it does not count as a user's change. */
-  private ownSessionIdValue: string | undefined;
+  #ownSessionIdValue: string | undefined;
   /** Set by `stop()`: attribute changes do not start a session again until `start()`. */
-  private stopped = false;
-  private clock: ReturnType<typeof setInterval> | undefined;
-  private connection: KitConnection | undefined;
-  private input: InputForwarder | undefined;
+  #stopped = false;
+  #clock: ReturnType<typeof setInterval> | undefined;
+  #connection: KitConnection | undefined;
+  #input: InputForwarder | undefined;
 
-  /** One run is one session's whole life: requesting, pending, connecting, streaming and reconnecting. */
-  private readonly sessionTask = new Task(this, {
-    autoRun: false,
-    args: () => [this.sessionConfig()] as const,
-    task: ([config], { signal }) => this.runSession(config, signal),
-  });
+  /**
+   * Aborts the current run: one run is one session's whole life (requesting, pending, connecting, streaming and
+   * reconnecting), so it must be abortable at any point of it, not only while a request is pending.
+   */
+  #run: AbortController | undefined;
+
+  constructor() {
+    super();
+    this.server = '';
+    this.appId = '';
+    this.profile = '';
+    this.version = '';
+    this.usdStageUri = '';
+    this.sessionId = '';
+    this.pollInterval = 2000;
+    this.timeout = 300_000;
+    this.requestTimeout = 30_000;
+    this.terminateOnDisconnect = true;
+    this.interactive = true;
+    this.fit = 'contain';
+    this.showStats = false;
+    this.maxReconnects = 5;
+    this.signalingPath = '';
+    this.streamWidth = 1920;
+    this.streamHeight = 1080;
+    this.fps = 60;
+    this.muted = true;
+    this.currentState = 'idle';
+    this.now = 0;
+    this.fullscreen = false;
+    this.slottedMedia = false;
+  }
 
   /** Where the element is in a session's life; reflected as the `state` attribute. Read-only. */
   get state(): KitPlayerState {
@@ -186,57 +265,57 @@ export class KitStreamPlayer extends LiveElement {
 
   /** Starts a session by hand (again), ending the current one first. */
   start(): void {
-    this.stopped = false;
-    this.restart('replaced');
+    this.#stopped = false;
+    this.#restart('replaced');
   }
 
   /** Ends the current session (terminating it if the element created it) and stays idle until `start()`. */
   stop(): void {
-    this.stopped = true;
-    this.endSession('stopped');
-    this.setState('ended');
+    this.#stopped = true;
+    this.#endSession('stopped');
+    this.#setState('ended');
   }
 
   /** Sends a message to the app, e.g. `sendMessage('openStageRequest', {url})`. Throws when not connected. */
   sendMessage(eventType: string, payload: unknown = {}): void {
-    if (!this.connection) throw new KitStreamError('connection', `Cannot send "${eventType}": the stream is not connected.`);
-    this.connection.send({ eventType, payload });
+    if (!this.#connection) throw new KitStreamError('connection', `Cannot send "${eventType}": the stream is not connected.`);
+    this.#connection.send({ eventType, payload });
   }
 
   override connectedCallback(): void {
     super.connectedCallback();
-    window.addEventListener('pagehide', this.onPageHide);
-    window.addEventListener('pageshow', this.onPageShow);
-    document.addEventListener('fullscreenchange', this.onFullscreenChange);
+    window.addEventListener('pagehide', this.#onPageHide);
+    window.addEventListener('pageshow', this.#onPageShow);
+    document.addEventListener('fullscreenchange', this.#onFullscreenChange);
     // Back in a document (re-attached, or moved): pick up where the session was. A moved element keeps its session.
-    if (this.hasUpdated && !this.stopped) this.resume();
+    if (this.hasUpdated && !this.#stopped) this.#resume();
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
-    window.removeEventListener('pagehide', this.onPageHide);
-    window.removeEventListener('pageshow', this.onPageShow);
-    document.removeEventListener('fullscreenchange', this.onFullscreenChange);
+    window.removeEventListener('pagehide', this.#onPageHide);
+    window.removeEventListener('pageshow', this.#onPageShow);
+    document.removeEventListener('fullscreenchange', this.#onFullscreenChange);
     // Stop every request, timer and connection now; whether to terminate is decided once we know this is a removal, not a move.
-    this.closeConnection('The stream was closed (disconnected).');
-    this.sessionTask.abort();
-    this.stopClock();
+    this.#closeConnection('The stream was closed (disconnected).');
+    this.#run?.abort();
+    this.#stopClock();
     queueMicrotask(() => {
       if (this.isConnected) return;
-      this.endSession('disconnected', { terminate: this.terminateOnDisconnect });
-      this.setState('idle');
+      this.#endSession('disconnected', { terminate: this.terminateOnDisconnect });
+      this.#setState('idle');
     });
   }
 
   /** Session changes are acted on before rendering, so the state they set is drawn in the same update. */
   protected override willUpdate(changed: PropertyValues): void {
-    const keysChanged = sessionKeys.some((key) => changed.has(key) && !(key === 'sessionId' && this.sessionId === this.ownSessionIdValue));
-    if (keysChanged && this.isConnected && !this.stopped) this.restart('replaced');
+    const keysChanged = sessionKeys.some((key) => changed.has(key) && !(key === 'sessionId' && this.sessionId === this.#ownSessionIdValue));
+    if (keysChanged && this.isConnected && !this.#stopped) this.#restart('replaced');
     if (changed.has('currentState') || !this.hasUpdated) this.setAttribute('state', this.currentState);
   }
 
   protected override updated(changed: PropertyValues): void {
-    if (changed.has('muted')) this.applyMuted();
+    if (changed.has('muted')) this.#applyMuted();
   }
 
   override render() {
@@ -251,17 +330,16 @@ export class KitStreamPlayer extends LiveElement {
           tabindex=${interactive ? 0 : -1}
           role=${interactive ? 'application' : 'presentation'}
           aria-label=${interactive ? 'Interactive app stream. Keyboard and pointer input go to the app; press Tab to leave.' : nothing}
-          aria-roledescription=${interactive ? 'app stream' : nothing}
         >
           <video part="video" muted playsinline autoplay ?hidden=${this.slottedMedia} style=${`object-fit: ${this.fit}`}></video>
-          <slot name="media" @slotchange=${this.onMediaSlotChange}></slot>
+          <slot name="media" @slotchange=${this.#onMediaSlotChange}></slot>
         </div>
-        ${streaming ? this.renderControls() : nothing} ${this.showStats && this.latestStats ? this.renderStats(this.latestStats) : nothing}
+        ${streaming ? this.#renderControls() : nothing} ${this.showStats && this.latestStats ? this.#renderStats(this.latestStats) : nothing}
         ${streaming
           ? nothing
           : html`<div part="overlay" class="overlay">
               ${busy ? html`<slot name="waiting"><div part="spinner" class="spinner" aria-hidden="true"></div></slot>` : nothing}
-              <p part="status" class="status" role="status" aria-live="polite">${this.statusText()}${this.elapsedText()}</p>
+              <p part="status" class="status" role="status" aria-live="polite">${this.#statusText()}${this.#elapsedText()}</p>
               ${this.error
                 ? html`<div part="error" class="error" role="alert">
                     <p part="error-message" class="error-message">${this.error.message}</p>
@@ -273,53 +351,36 @@ export class KitStreamPlayer extends LiveElement {
     `;
   }
 
-  private renderControls() {
+  #renderControls() {
     return html`<div part="controls" class="controls">
       <button part="mute-button" type="button" @click=${() => (this.muted = !this.muted)}>${this.muted ? 'Unmute' : 'Mute'}</button>
-      <button part="fullscreen-button" type="button" @click=${this.toggleFullscreen}>${this.fullscreen ? 'Exit fullscreen' : 'Fullscreen'}</button>
+      <button part="fullscreen-button" type="button" @click=${this.#toggleFullscreen}>${this.fullscreen ? 'Exit fullscreen' : 'Fullscreen'}</button>
     </div>`;
   }
 
-  private renderStats(stats: KitStreamStats) {
-    const rows: Array<[string, string]> = [
-      ['Frame', `${stats.width}×${stats.height}`],
-      ['FPS', String(Math.round(stats.fps))],
-      ['Bitrate', `${Math.round(stats.bitrate)} kbit/s`],
-      ['RTT', stats.rtt === undefined ? '–' : `${Math.round(stats.rtt)} ms`],
-      ['Lost', String(stats.packetsLost)],
-      ['Jitter', `${stats.jitter} ms`],
-    ];
+  #renderStats(stats: KitStreamStats) {
+    const round = Math.round;
     return html`<dl part="stats" class="stats">
-      ${rows.map(([name, value]) => html`<div><dt>${name}</dt><dd>${value}</dd></div>`)}
+      <div><dt>Frame</dt><dd>${stats.width}×${stats.height}</dd></div>
+      <div><dt>FPS</dt><dd>${round(stats.fps)}</dd></div>
+      <div><dt>Bitrate</dt><dd>${round(stats.bitrate)} kbit/s</dd></div>
+      <div><dt>RTT</dt><dd>${stats.rtt === undefined ? '–' : `${round(stats.rtt)} ms`}</dd></div>
+      <div><dt>Lost</dt><dd>${stats.packetsLost}</dd></div>
+      <div><dt>Jitter</dt><dd>${stats.jitter} ms</dd></div>
     </dl>`;
   }
 
-  private statusText(): string {
-    switch (this.currentState) {
-      case 'requesting':
-        return 'Requesting a session...';
-      case 'pending':
-        return 'Preparing the app...';
-      case 'connecting':
-        return 'Connecting...';
-      case 'reconnecting':
-        return 'Reconnecting...';
-      case 'ended':
-        return 'The stream has ended.';
-      case 'error':
-        return 'The stream could not continue.';
-      default:
-        return '';
-    }
+  #statusText(): string {
+    return statusTexts[this.currentState] ?? '';
   }
 
   /** The ticking time while pending; hidden from the live region so screen readers are not told every second. */
-  private elapsedText() {
+  #elapsedText() {
     if (this.currentState !== 'pending' || this.pendingSince === undefined) return nothing;
     return html` <span class="elapsed" aria-hidden="true">${formatDuration(this.now - this.pendingSince)}</span>`;
   }
 
-  private sessionConfig(): SessionConfig {
+  #sessionConfig(): SessionConfig {
     const args = { ...this.arguments };
     if (this.usdStageUri) args.usd_stage_uri = this.usdStageUri;
     return {
@@ -332,71 +393,74 @@ export class KitStreamPlayer extends LiveElement {
     };
   }
 
-  private isConfigured(config = this.sessionConfig()): boolean {
+  #isConfigured(config = this.#sessionConfig()): boolean {
     return config.server !== '' && (config.sessionId !== '' || (config.appId !== '' && config.profile !== ''));
   }
 
-  private restart(reason: KitSessionEndReason): void {
-    this.endSession(reason);
-    this.resume();
+  #restart(reason: KitSessionEndReason): void {
+    this.#endSession(reason);
+    this.#resume();
   }
 
   /** Starts (or re-attaches to) the configured session without ending anything first. */
-  private resume(): void {
+  #resume(): void {
     if (!this.isConnected) return;
     this.error = undefined;
-    if (!this.isConfigured()) {
-      if (this.stopped || !this.server) this.setState('idle');
-      else this.fail(new KitStreamError('configuration', missingConfigMessage(this.sessionConfig())));
+    if (!this.#isConfigured()) {
+      if (this.#stopped || !this.server) this.#setState('idle');
+      else this.#fail(new KitStreamError('configuration', missingConfigMessage(this.#sessionConfig())));
       return;
     }
-    void this.sessionTask.run();
+    this.#run?.abort();
+    const run = new AbortController();
+    this.#run = run;
+    void this.#runSession(this.#sessionConfig(), run.signal);
   }
 
-  private client(config: SessionConfig): KitSessionClient {
+  #client(config: SessionConfig): KitSessionClient {
     return new KitSessionClient({ server: config.server, requestInit: this.requestInit, requestTimeoutMs: this.requestTimeout });
   }
 
   /** A session's whole life. Returns when it fails; a new run or an abort ends it otherwise. */
-  private async runSession(config: SessionConfig, signal: AbortSignal): Promise<void> {
+  async #runSession(config: SessionConfig, signal: AbortSignal): Promise<void> {
     try {
-      const client = this.client(config);
-      const session = await this.acquireSession(client, config, signal);
-      this.setState('connecting');
+      const client = this.#client(config);
+      const session = await this.#acquireSession(client, config, signal);
+      this.#setState('connecting');
       const { host, signalingPort, mediaPort } = session.target;
       this.emit('kit-session-ready', { id: session.id, host, signalingPort, mediaPort, routes: session.routes });
-      await this.streamWithReconnects(client, session, signal);
+      await this.#streamWithReconnects(client, session, signal);
     } catch (error) {
       if (isAbort(error, signal)) return;
       const failure = error instanceof KitStreamError ? error : new KitStreamError('connection', String(error));
-      this.fail(failure);
+      this.#fail(failure);
       // A session the service no longer knows needs no terminate call.
-      this.endSession('error', { terminate: failure.code !== 'not-found' });
+      this.#endSession('error', { terminate: failure.code !== 'not-found' });
     } finally {
-      this.closeConnection();
+      this.#closeConnection();
     }
   }
 
   /** Creates (or finds) the session and waits until it is ready. */
-  private async acquireSession(client: KitSessionClient, config: SessionConfig, signal: AbortSignal): Promise<KitReadySession> {
+  async #acquireSession(client: KitSessionClient, config: SessionConfig, signal: AbortSignal): Promise<KitReadySession> {
     const startedAt = performance.now();
     let answer;
     if (config.sessionId) {
-      this.setState('pending', startedAt);
-      this.activeSession = { id: config.sessionId, client };
+      this.#setState('pending', startedAt);
+      this.#activeSession = { id: config.sessionId, client };
       answer = await client.get(config.sessionId, signal);
     } else {
-      this.setState('requesting');
+      this.#setState('requesting');
       answer = await client.create(
         { appId: config.appId, profile: config.profile, version: config.version || undefined, arguments: config.arguments },
         signal,
       );
-      this.ownedSessionId = answer.id;
-      this.activeSession = { id: answer.id, client };
-      this.setOwnSessionId(answer.id);
+      this.#ownedSessionId = answer.id;
+      this.#activeSession = { id: answer.id, client };
+      this.#setOwnSessionId(answer.id);
     }
     if (answer.ready) return answer;
-    this.setState('pending', startedAt);
+    this.#setState('pending', startedAt);
     this.emit('kit-session-pending', { id: answer.id, elapsed: Math.round(performance.now() - startedAt), attempt: 1, message: answer.message });
     return client.pollUntilReady(answer.id, {
       signal,
@@ -412,12 +476,12 @@ export class KitStreamPlayer extends LiveElement {
    * Streams the session; when the connection is lost, checks the session and reconnects with backoff up to
    * `max-reconnects` times. Throws when the session is gone or the attempts are used up.
    */
-  private async streamWithReconnects(client: KitSessionClient, ready: KitReadySession, signal: AbortSignal): Promise<never> {
+  async #streamWithReconnects(client: KitSessionClient, ready: KitReadySession, signal: AbortSignal): Promise<never> {
     let session = ready;
     let failures = 0;
     let readyAt = performance.now();
     for (;;) {
-      const lost = await this.streamOnce(session, readyAt, signal);
+      const lost = await this.#streamOnce(session, readyAt, signal);
       if (lost.streamed) failures = 0;
       failures++;
       const limit = Math.max(0, Math.floor(this.maxReconnects));
@@ -427,7 +491,7 @@ export class KitStreamPlayer extends LiveElement {
           limit === 0 ? `The stream was lost: ${lost.message}` : `The stream was lost and ${limit} reconnect attempts failed. Last: ${lost.message}`,
         );
       }
-      this.setState('reconnecting');
+      this.#setState('reconnecting');
       await sleep(Math.min(500 * 2 ** (failures - 1), 8000), signal);
       const answer = await client.get(session.id, signal);
       session = answer.ready
@@ -438,7 +502,7 @@ export class KitStreamPlayer extends LiveElement {
   }
 
   /** One connection: connect, wait for the first frame, then watch until it closes. Resolves with why it ended. */
-  private async streamOnce(session: KitReadySession, readyAt: number, signal: AbortSignal): Promise<{ message: string; streamed: boolean }> {
+  async #streamOnce(session: KitReadySession, readyAt: number, signal: AbortSignal): Promise<{ message: string; streamed: boolean }> {
     const attempt = new AbortController();
     const attemptSignal = AbortSignal.any([signal, attempt.signal]);
     let onLost!: (reason: KitCloseReason, message: string) => void;
@@ -456,14 +520,14 @@ export class KitStreamPlayer extends LiveElement {
       let connection: KitConnection;
       try {
         connection = await connector.connect({
-          target: { ...session.target, sessionId: session.id, server: this.activeSession?.client.server ?? this.server },
-          video: this.video,
+          target: { ...session.target, sessionId: session.id, server: this.#activeSession?.client.server ?? this.server },
+          video: this.#video,
           host: this,
           signal: attemptSignal,
           width: this.streamWidth,
           height: this.streamHeight,
           fps: this.fps,
-          onMessage: (message) => this.onAppMessage(message),
+          onMessage: (message) => this.#onAppMessage(message),
           onClosed: (reason, detail) => onLost(reason, detail ?? reason),
         });
       } catch (error) {
@@ -472,50 +536,49 @@ export class KitStreamPlayer extends LiveElement {
         this.emit('kit-disconnected', { id: session.id, reason: 'connect-failed', message });
         return { message, streamed: false };
       }
-      this.connection = connection;
-      const first = await Promise.race([this.firstFrame(connection, attemptSignal), lost]);
-      if ('reason' in first) {
-        this.emit('kit-disconnected', { id: session.id, reason: first.reason, message: first.message });
-        return { message: first.message, streamed: false };
+      this.#connection = connection;
+      const early = await Promise.race([this.#firstFrame(connection, attemptSignal), lost]);
+      if (early) {
+        this.emit('kit-disconnected', { id: session.id, reason: early.reason, message: early.message });
+        return { message: early.message, streamed: false };
       }
       streamed = true;
-      this.setState('streaming');
+      this.#setState('streaming');
       this.emit('kit-connected', { id: session.id, timeToFirstFrame: Math.round(performance.now() - readyAt) });
       await this.updateComplete;
       if (this.interactive && !connection.handlesInput) {
-        this.input = new InputForwarder({ surface: this.videoArea, video: this.mediaVideo(), fit: () => this.fit, send: (message) => connection.send(message) });
+        this.#input = new InputForwarder({ surface: this.#videoArea, video: this.#mediaVideo(), fit: () => this.fit, send: (message) => connection.send(message) });
       }
-      monitor = this.watch(session.id, connection);
+      monitor = this.#watch(session.id, connection);
       const end = await lost;
       this.emit('kit-disconnected', { id: session.id, reason: end.reason, message: end.message });
       return { message: end.message, streamed };
     } finally {
       clearInterval(monitor);
       attempt.abort();
-      this.closeConnection(signal.aborted ? 'The stream was closed.' : undefined);
+      this.#closeConnection(signal.aborted ? 'The stream was closed.' : undefined);
     }
   }
 
   /** Resolves when the first frame is decoded, as the connection's stats or the video element tell. */
-  private async firstFrame(connection: KitConnection, signal: AbortSignal): Promise<{ at: number }> {
-    const video = this.mediaVideo();
+  async #firstFrame(connection: KitConnection, signal: AbortSignal): Promise<undefined> {
+    const video = this.#mediaVideo();
     for (let i = 0; i < 2000; i++) {
-      if (video.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA && video.videoWidth > 0) return { at: performance.now() };
-      const stats = await connection.stats();
-      if (stats && stats.framesDecoded > 0) return { at: performance.now() };
+      if (video.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA && video.videoWidth > 0) return;
+      if (((await connection.stats())?.framesDecoded ?? 0) > 0) return;
       await sleep(10, signal);
     }
     throw new KitStreamError('connection', 'Connected, but no video frame arrived.');
   }
 
   /** Samples stats once a second: `kit-stats` events, the overlay, and stall detection. */
-  private watch(id: string, connection: KitConnection): ReturnType<typeof setInterval> {
+  #watch(id: string, connection: KitConnection): ReturnType<typeof setInterval> {
     let lastFrames = -1;
     let lastProgress = performance.now();
     let stalled = false;
     return setInterval(async () => {
       const stats = await connection.stats().catch(() => undefined);
-      if (!stats || this.connection !== connection) return;
+      if (!stats || this.#connection !== connection) return;
       this.latestStats = stats;
       this.emit('kit-stats', { id, ...stats });
       const now = performance.now();
@@ -533,21 +596,22 @@ export class KitStreamPlayer extends LiveElement {
     }, 1000);
   }
 
-  private onAppMessage(message: KitAppMessage): void {
+  #onAppMessage(message: KitAppMessage): void {
     this.emit('kit-message', { eventType: message.eventType, payload: message.payload });
   }
 
   /** The video that shows the stream: a slotted one when a connector put media in the light DOM, else the element's own. */
-  private mediaVideo(): HTMLVideoElement {
-    return this.querySelector<HTMLVideoElement>(':scope > video[slot="media"]') ?? this.video;
+  #mediaVideo(): HTMLVideoElement {
+    return this.querySelector<HTMLVideoElement>(':scope > video[slot="media"]') ?? this.#video;
   }
 
   /** Closes the stream's connection; with a message, it was the element's own decision and `kit-disconnected` says so. */
-  private closeConnection(closedByClient?: string): void {
-    const { connection, activeSession } = this;
-    this.connection = undefined;
-    this.input?.dispose();
-    this.input = undefined;
+  #closeConnection(closedByClient?: string): void {
+    const connection = this.#connection;
+    const activeSession = this.#activeSession;
+    this.#connection = undefined;
+    this.#input?.dispose();
+    this.#input = undefined;
     this.latestStats = undefined;
     if (!connection) return;
     connection.close();
@@ -558,73 +622,73 @@ export class KitStreamPlayer extends LiveElement {
    * Lets go of the session in use: aborts its requests and connection and, when this element created it,
    * terminates it (unless `terminate` says otherwise). Emits `kit-session-ended` when there was a session.
    */
-  private endSession(reason: KitSessionEndReason, options: { terminate?: boolean } = {}): void {
-    const session = this.activeSession;
-    this.closeConnection(`The stream was closed (${reason}).`);
-    this.sessionTask.abort();
-    this.stopClock();
-    this.activeSession = undefined;
+  #endSession(reason: KitSessionEndReason, options: { terminate?: boolean } = {}): void {
+    const session = this.#activeSession;
+    this.#closeConnection(`The stream was closed (${reason}).`);
+    this.#run?.abort();
+    this.#stopClock();
+    this.#activeSession = undefined;
     if (session === undefined) return;
     const { id, client } = session;
-    const terminate = this.ownedSessionId === id && (options.terminate ?? true);
+    const terminate = this.#ownedSessionId === id && (options.terminate ?? true);
     if (terminate) {
-      this.ownedSessionId = undefined;
-      this.setOwnSessionId('');
-      this.terminate(client, id, reason === 'pagehide');
+      this.#ownedSessionId = undefined;
+      this.#setOwnSessionId('');
+      this.#terminate(client, id, reason === 'pagehide');
     }
     this.emit('kit-session-ended', { id, reason, terminated: terminate });
   }
 
   /** Sends the terminate call. It is the one request allowed to outlive the element, so it has no abort signal. */
-  private terminate(client: KitSessionClient, id: string, keepalive: boolean): void {
+  #terminate(client: KitSessionClient, id: string, keepalive: boolean): void {
     client.terminate(id, { keepalive }).catch((error: unknown) => {
       const failure = error instanceof KitStreamError ? error : new KitStreamError('network', String(error));
       this.emit('kit-error', { code: failure.code, status: failure.status, message: `Could not terminate session ${id}: ${failure.message}` });
     });
   }
 
-  private fail(error: KitStreamError): void {
+  #fail(error: KitStreamError): void {
     this.error = error;
-    this.setState('error');
+    this.#setState('error');
     this.emit('kit-error', { code: error.code, status: error.status, message: error.message });
   }
 
-  private setState(next: KitPlayerState, pendingSince?: number): void {
+  #setState(next: KitPlayerState, pendingSince?: number): void {
     this.currentState = next;
     if (next !== 'error') this.error = undefined;
     if (next === 'pending') {
       this.pendingSince ??= pendingSince ?? performance.now();
-      this.startClock();
+      this.#startClock();
     } else {
       this.pendingSince = undefined;
-      this.stopClock();
+      this.#stopClock();
     }
   }
 
-  private setOwnSessionId(id: string): void {
-    this.ownSessionIdValue = id;
+  #setOwnSessionId(id: string): void {
+    this.#ownSessionIdValue = id;
     this.sessionId = id;
   }
 
-  private startClock(): void {
+  #startClock(): void {
     this.now = performance.now();
-    this.clock ??= setInterval(() => (this.now = performance.now()), 1000);
+    this.#clock ??= setInterval(() => (this.now = performance.now()), 1000);
   }
 
-  private stopClock(): void {
-    clearInterval(this.clock);
-    this.clock = undefined;
+  #stopClock(): void {
+    clearInterval(this.#clock);
+    this.#clock = undefined;
   }
 
-  private applyMuted(): void {
-    for (const media of [this.video, ...this.querySelectorAll<HTMLMediaElement>(':scope > [slot="media"]')]) {
+  #applyMuted(): void {
+    for (const media of [this.#video, ...this.querySelectorAll<HTMLMediaElement>(':scope > [slot="media"]')]) {
       if (!media) continue;
       media.muted = this.muted;
       if (!this.muted) media.play().catch(() => undefined);
     }
   }
 
-  private async toggleFullscreen(): Promise<void> {
+  async #toggleFullscreen(): Promise<void> {
     try {
       if (document.fullscreenElement === this) await document.exitFullscreen();
       else await this.requestFullscreen();
@@ -633,22 +697,22 @@ export class KitStreamPlayer extends LiveElement {
     }
   }
 
-  private onMediaSlotChange(event: Event): void {
+  #onMediaSlotChange(event: Event): void {
     this.slottedMedia = (event.target as HTMLSlotElement).assignedElements().some((element) => element instanceof HTMLVideoElement);
-    this.applyMuted();
+    this.#applyMuted();
   }
 
-  private readonly onFullscreenChange = (): void => {
+  readonly #onFullscreenChange = (): void => {
     this.fullscreen = document.fullscreenElement === this;
   };
 
-  private readonly onPageHide = (): void => {
-    this.endSession('pagehide', { terminate: this.terminateOnDisconnect });
-    this.setState('ended');
+  readonly #onPageHide = (): void => {
+    this.#endSession('pagehide', { terminate: this.terminateOnDisconnect });
+    this.#setState('ended');
   };
 
-  private readonly onPageShow = (event: PageTransitionEvent): void => {
-    if (event.persisted && !this.stopped) this.restart('replaced');
+  readonly #onPageShow = (event: PageTransitionEvent): void => {
+    if (event.persisted && !this.#stopped) this.#restart('replaced');
   };
 }
 

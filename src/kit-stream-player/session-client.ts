@@ -62,13 +62,13 @@ export interface PollOptions {
  */
 export class KitSessionClient {
   readonly server: string;
-  private readonly requestInit: RequestInit | undefined;
-  private readonly requestTimeoutMs: number;
+  readonly #requestInit: RequestInit | undefined;
+  readonly #requestTimeoutMs: number;
 
   constructor(options: KitSessionClientOptions) {
     this.server = options.server;
-    this.requestInit = options.requestInit;
-    this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.#requestInit = options.requestInit;
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
   }
 
   /** `POST /stream`: a ready session (200) or a pending one (202) to poll. */
@@ -76,13 +76,13 @@ export class KitSessionClient {
     const body: Record<string, unknown> = { id: request.appId, profile: request.profile };
     if (request.version) body.version = request.version;
     if (request.arguments && Object.keys(request.arguments).length > 0) body.arguments = request.arguments;
-    const answer = await this.send('stream', { method: 'POST', body: JSON.stringify(body), headers: jsonHeaders }, signal);
+    const answer = await this.#send('stream', { method: 'POST', body: JSON.stringify(body), headers: jsonHeaders }, signal);
     return readSession(answer);
   }
 
   /** `GET /stream/{id}`: the session's state now. */
   async get(id: string, signal?: AbortSignal): Promise<KitSessionAnswer> {
-    return readSession(await this.send(`stream/${encodeURIComponent(id)}`, { method: 'GET' }, signal), id);
+    return readSession(await this.#send(`stream/${encodeURIComponent(id)}`, { method: 'GET' }, signal), id);
   }
 
   /**
@@ -121,10 +121,10 @@ export class KitSessionClient {
    * body (`DELETE /stream {"id"}`, as NVIDIA's sample sends it) answer that with 404 or 405.
    */
   async terminate(id: string, options: { signal?: AbortSignal; keepalive?: boolean } = {}): Promise<void> {
-    const pathAnswer = await this.send(`stream/${encodeURIComponent(id)}`, { method: 'DELETE' }, options.signal, options.keepalive);
+    const pathAnswer = await this.#send(`stream/${encodeURIComponent(id)}`, { method: 'DELETE' }, options.signal, options.keepalive);
     if (isSuccess(pathAnswer.status)) return;
     if (pathAnswer.status !== 404 && pathAnswer.status !== 405) throw errorFromAnswer(pathAnswer);
-    const bodyAnswer = await this.send(
+    const bodyAnswer = await this.#send(
       'stream',
       { method: 'DELETE', body: JSON.stringify({ id }), headers: jsonHeaders },
       options.signal,
@@ -133,10 +133,10 @@ export class KitSessionClient {
     if (!isSuccess(bodyAnswer.status)) throw errorFromAnswer(bodyAnswer);
   }
 
-  private async send(path: string, init: RequestInit, signal?: AbortSignal, keepalive?: boolean): Promise<HttpAnswer> {
+  async #send(path: string, init: RequestInit, signal?: AbortSignal, keepalive?: boolean): Promise<HttpAnswer> {
     const url = joinUrl(this.server, path);
     try {
-      return await requestJson(url, mergeRequestInit(this.requestInit, init), { signal, timeoutMs: this.requestTimeoutMs, keepalive });
+      return await requestJson(url, mergeRequestInit(this.#requestInit, init), { signal, timeoutMs: this.#requestTimeoutMs, keepalive });
     } catch (error) {
       if (error instanceof TransportError) throw new KitStreamError(error.failure, error.message, undefined, { cause: error });
       throw error;

@@ -11,7 +11,7 @@ interface Previous {
  * from the difference to the previous sample.
  */
 export class StatsSampler {
-  private previous: Previous | undefined;
+  #previous: Previous | undefined;
 
   constructor(private readonly getStats: () => Promise<RTCStatsReport>) {}
 
@@ -27,8 +27,8 @@ export class StatsSampler {
     const time = typeof inbound.timestamp === 'number' ? inbound.timestamp : performance.now();
     const bytes = number(inbound.bytesReceived);
     const frames = number(inbound.framesDecoded);
-    const previous = this.previous;
-    this.previous = { time, bytes, frames };
+    const previous = this.#previous;
+    this.#previous = { time, bytes, frames };
     const seconds = previous ? (time - previous.time) / 1000 : 0;
     return {
       fps: seconds > 0 ? round((frames - previous!.frames) / seconds) : number(inbound.framesPerSecond),

@@ -1,5 +1,4 @@
 import { html, nothing, type PropertyValues } from 'lit';
-import { property, state } from 'lit/decorators.js';
 import { LiveElement } from '../internal/live-element.js';
 import { formatDuration, sleep } from '../internal/timing.js';
 import type { ThetaSetupStep, ThetaStreamSummary } from './events.js';
@@ -51,6 +50,8 @@ const localHosts = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
  * @fires {CustomEvent<ThetaStatusChangeDetail>} theta-status-change - The stream went live (`on`) or ended (`off`).
  * @fires {CustomEvent<ThetaErrorDetail>} theta-error - A call failed; detail has the service's message.
  *
+ * @attr {ThetaSetupStep} step - Read-only: the step the user is on (`stream`, `ingestor` or `live`), as `currentStep`.
+ *
  * @csspart base - The outer box.
  * @csspart steps - The list of the three steps.
  * @csspart heading - Each step's heading.
@@ -74,46 +75,86 @@ const localHosts = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 export class ThetaLiveSetup extends LiveElement {
   static override styles = styles;
 
+  // Declared without decorators: their compiled form would weigh more than the rest of the element.
+  static override properties = {
+    apiBase: { attribute: 'api-base', reflect: true },
+    serviceAccountId: { attribute: 'service-account-id' },
+    streamId: { attribute: 'stream-id' },
+    streamName: { attribute: 'stream-name' },
+    pollInterval: { attribute: 'poll-interval', type: Number },
+    selectionTimeout: { attribute: 'selection-timeout', type: Number },
+    requestInit: { attribute: false },
+    activeStep: { state: true },
+    streams: { state: true },
+    stream: { state: true },
+    ingestors: { state: true },
+    selection: { state: true },
+    liveStatus: { state: true },
+    liveStream: { state: true },
+    keyRevealed: { state: true },
+    busy: { state: true },
+    failure: { state: true },
+    limitReached: { state: true },
+    announcement: { state: true },
+    now: { state: true },
+  };
+
+  constructor() {
+    super();
+    this.apiBase = 'https://api.thetavideoapi.com';
+    this.serviceAccountId = '';
+    this.streamId = '';
+    this.streamName = 'My livestream';
+    this.pollInterval = 3000;
+    this.selectionTimeout = 300_000;
+    this.activeStep = 'stream';
+    this.liveStatus = 'waiting';
+    this.keyRevealed = false;
+    this.limitReached = false;
+    this.announcement = '';
+    this.now = Date.now();
+  }
+
   /** The Theta Video API, or better a Theta proxy that holds the secret. */
-  @property({ attribute: 'api-base', reflect: true }) accessor apiBase = 'https://api.thetavideoapi.com';
+  declare apiBase: string;
 
   /** The service account whose streams are listed; not needed behind a proxy. */
-  @property({ attribute: 'service-account-id' }) accessor serviceAccountId = '';
+  declare serviceAccountId: string;
 
   /** Start at the ingestor step with this stream. */
-  @property({ attribute: 'stream-id' }) accessor streamId = '';
+  declare streamId: string;
 
   /** The name offered for a new stream. */
-  @property({ attribute: 'stream-name' }) accessor streamName = 'My livestream';
+  declare streamName: string;
 
   /** How often the go-live step checks the stream's status, in ms. */
-  @property({ attribute: 'poll-interval', type: Number }) accessor pollInterval = 3000;
+  declare pollInterval: number;
 
   /** How long an unused ingestor selection lasts, in ms (the service's is 5 minutes). */
-  @property({ attribute: 'selection-timeout', type: Number }) accessor selectionTimeout = 300_000;
+  declare selectionTimeout: number;
 
   /** Merged into every request, e.g. `{credentials: 'include'}` for a proxy behind a login. */
-  @property({ attribute: false }) accessor requestInit: RequestInit | undefined = undefined;
+  declare requestInit: RequestInit | undefined;
 
-  @state() private accessor step: ThetaSetupStep = 'stream';
-  @state() private accessor streams: ThetaStream[] | undefined = undefined;
-  @state() private accessor stream: ThetaStream | undefined = undefined;
-  @state() private accessor ingestors: ThetaIngestor[] | undefined = undefined;
-  @state() private accessor selection: Selection | undefined = undefined;
-  @state() private accessor liveStatus: LiveStatus = 'waiting';
-  @state() private accessor liveStream: ThetaStream | undefined = undefined;
-  @state() private accessor keyRevealed = false;
-  @state() private accessor busy: string | undefined = undefined;
-  @state() private accessor failure: FailedAction | undefined = undefined;
-  @state() private accessor limitReached = false;
-  @state() private accessor announcement = '';
-  @state() private accessor now = Date.now();
+  declare private activeStep: ThetaSetupStep;
+  declare private streams: ThetaStream[] | undefined;
+  declare private stream: ThetaStream | undefined;
+  declare private ingestors: ThetaIngestor[] | undefined;
+  declare private selection: Selection | undefined;
+  declare private liveStatus: LiveStatus;
+  declare private liveStream: ThetaStream | undefined;
+  declare private keyRevealed: boolean;
+  declare private busy: string | undefined;
+  declare private failure: FailedAction | undefined;
+  declare private limitReached: boolean;
+  declare private announcement: string;
+  declare private now: number;
 
   #secret: string | undefined;
   /** Aborts every request and timer of the current connection to the document. */
-  private lifetime = new AbortController();
-  private pollController: AbortController | undefined;
-  private countdown: ReturnType<typeof setInterval> | undefined;
+  #lifetime = new AbortController();
+  #pollController: AbortController | undefined;
+  #countdown: ReturnType<typeof setInterval> | undefined;
 
   /**
    * The service account's secret. Property only: never an attribute, never rendered, logged or put in an event.
@@ -136,36 +177,36 @@ export class ThetaLiveSetup extends LiveElement {
 
   /** The step the user is on: `stream`, `ingestor` or `live`. Read-only. */
   get currentStep(): ThetaSetupStep {
-    return this.step;
+    return this.activeStep;
   }
 
   override connectedCallback(): void {
     super.connectedCallback();
     // Begin in the first update, so that properties a framework sets right after inserting the element count.
-    this.needsBegin = true;
+    this.#needsBegin = true;
     this.requestUpdate();
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
-    this.lifetime.abort();
-    this.stopWatching();
+    this.#lifetime.abort();
+    this.#stopWatching();
   }
 
   protected override willUpdate(changed: PropertyValues): void {
     const accountChanged = this.hasUpdated && (changed.has('apiBase') || changed.has('serviceAccountId') || changed.has('streamId'));
-    if (this.isConnected && (this.needsBegin || accountChanged)) this.restart();
-    if (changed.has('step') || !this.hasUpdated) this.setAttribute('step', this.step);
+    if (this.isConnected && (this.#needsBegin || accountChanged)) this.#restart();
+    if (changed.has('activeStep') || !this.hasUpdated) this.setAttribute('step', this.activeStep);
   }
 
-  private needsBegin = false;
+  #needsBegin = false;
 
   /** Forgets what was shown and begins again: on connecting, and when the API or account changes. */
-  private restart(): void {
-    this.needsBegin = false;
-    this.lifetime.abort();
-    this.lifetime = new AbortController();
-    this.stopWatching();
+  #restart(): void {
+    this.#needsBegin = false;
+    this.#lifetime.abort();
+    this.#lifetime = new AbortController();
+    this.#stopWatching();
     this.streams = undefined;
     this.stream = undefined;
     this.ingestors = undefined;
@@ -174,11 +215,11 @@ export class ThetaLiveSetup extends LiveElement {
     this.busy = undefined;
     this.liveStatus = 'waiting';
     this.limitReached = false;
-    this.step = 'stream';
-    void this.begin();
+    this.activeStep = 'stream';
+    void this.#begin();
   }
 
-  private client(): ThetaClient {
+  #client(): ThetaClient {
     return new ThetaClient({
       apiBase: this.apiBase,
       serviceAccountId: this.serviceAccountId || undefined,
@@ -187,30 +228,30 @@ export class ThetaLiveSetup extends LiveElement {
     });
   }
 
-  private get storageKey(): string {
+  get #storageKey(): string {
     return `theta-live-setup:${this.apiBase}|${this.serviceAccountId}`;
   }
 
   /** Picks up where the user was: a saved selection, a saved stream, the `stream-id` attribute, or the start. */
-  private async begin(): Promise<void> {
-    const saved = this.load();
+  async #begin(): Promise<void> {
+    const saved = this.#load();
     const streamId = saved?.streamId ?? (this.streamId || undefined);
     if (!streamId) {
-      await this.loadStreams();
+      await this.#loadStreams();
       return;
     }
-    await this.run('load-stream', async (signal) => {
-      const stream = await this.client().getStream(streamId, signal);
+    await this.#run('load-stream', async (signal) => {
+      const stream = await this.#client().getStream(streamId, signal);
       this.stream = stream;
       const stillSelected =
         saved?.ingestorId && saved.selectedAt && saved.selectedAt + this.selectionTimeout > Date.now() && stream.stream_server && stream.stream_key;
       if (stillSelected) {
         this.selection = { ingestorId: saved.ingestorId!, server: stream.stream_server!, key: stream.stream_key!, selectedAt: saved.selectedAt! };
-        this.enterLive(stream);
+        this.#enterLive(stream);
       } else {
-        this.step = 'ingestor';
-        this.save();
-        await this.loadIngestors();
+        this.activeStep = 'ingestor';
+        this.#save();
+        await this.#loadIngestors();
       }
     });
   }
@@ -221,33 +262,33 @@ export class ThetaLiveSetup extends LiveElement {
    * Runs one call with a busy flag, so a double click never sends it twice, and turns a failure into the error box
    * and a `theta-error` event. Returns false when it failed or was already running.
    */
-  private async run(action: string, work: (signal: AbortSignal) => Promise<void>, retry?: () => void): Promise<boolean> {
+  async #run(action: string, work: (signal: AbortSignal) => Promise<void>, retry?: () => void): Promise<boolean> {
     if (this.busy === action) return false;
     this.busy = action;
     this.failure = undefined;
-    const signal = this.lifetime.signal;
+    const signal = this.#lifetime.signal;
     try {
       await work(signal);
       return true;
     } catch (error) {
       if (signal.aborted) return false;
       const failure = error instanceof ThetaApiError ? error : new ThetaApiError(String(error), { status: 0, code: 'network' });
-      this.failure = { action, message: failure.message, retry: retry ?? (() => void this.run(action, work, retry)) };
-      this.emit('theta-error', { step: this.step, action, status: failure.status, code: failure.code, message: failure.message });
+      this.failure = { action, message: failure.message, retry: retry ?? (() => void this.#run(action, work, retry)) };
+      this.emit('theta-error', { step: this.activeStep, action, status: failure.status, code: failure.code, message: failure.message });
       return false;
     } finally {
       if (this.busy === action) this.busy = undefined;
     }
   }
 
-  private async loadStreams(): Promise<void> {
-    this.step = 'stream';
-    await this.run('list-streams', async (signal) => {
-      this.streams = (await this.client().listStreams(signal)).streams;
+  async #loadStreams(): Promise<void> {
+    this.activeStep = 'stream';
+    await this.#run('list-streams', async (signal) => {
+      this.streams = (await this.#client().listStreams(signal)).streams;
     });
   }
 
-  private async createStream(event: SubmitEvent): Promise<void> {
+  async #createStream(event: SubmitEvent): Promise<void> {
     event.preventDefault();
     const input = (event.currentTarget as HTMLFormElement).elements.namedItem('name') as HTMLInputElement;
     const name = input.value.trim();
@@ -256,12 +297,12 @@ export class ThetaLiveSetup extends LiveElement {
       return;
     }
     this.limitReached = false;
-    await this.run('create-stream', async (signal) => {
+    await this.#run('create-stream', async (signal) => {
       try {
-        const stream = await this.client().createStream(name, signal);
+        const stream = await this.#client().createStream(name, signal);
         this.emit('theta-stream-created', { stream: summary(stream) });
         this.streams = [...(this.streams ?? []), stream];
-        await this.useStream(stream);
+        await this.#useStream(stream);
       } catch (error) {
         if (error instanceof ThetaApiError && /limit/i.test(error.message)) this.limitReached = true;
         throw error;
@@ -269,82 +310,82 @@ export class ThetaLiveSetup extends LiveElement {
     });
   }
 
-  private async useStream(stream: ThetaStream): Promise<void> {
+  async #useStream(stream: ThetaStream): Promise<void> {
     this.stream = stream;
     this.emit('theta-stream-selected', { stream: summary(stream) });
-    this.step = 'ingestor';
-    this.save();
-    await this.loadIngestors();
+    this.activeStep = 'ingestor';
+    this.#save();
+    await this.#loadIngestors();
   }
 
-  private async loadIngestors(): Promise<void> {
-    await this.run('list-ingestors', async (signal) => {
-      this.ingestors = (await this.client().listIngestors(signal)).ingestors;
+  async #loadIngestors(): Promise<void> {
+    await this.#run('list-ingestors', async (signal) => {
+      this.ingestors = (await this.#client().listIngestors(signal)).ingestors;
     });
   }
 
-  private async selectIngestor(ingestorId: string): Promise<void> {
+  async #selectIngestor(ingestorId: string): Promise<void> {
     const stream = this.stream;
     if (!stream) return;
-    if (this.selection?.ingestorId === ingestorId && this.remaining() > 0) {
+    if (this.selection?.ingestorId === ingestorId && this.#remaining() > 0) {
       // Still ours: go back to it rather than asking the service again.
-      this.enterLive(stream);
+      this.#enterLive(stream);
       return;
     }
-    await this.run('select-ingestor', async (signal) => {
-      const { stream_server: server, stream_key: key } = await this.client().selectIngestor(ingestorId, stream.id, signal);
+    await this.#run('select-ingestor', async (signal) => {
+      const { stream_server: server, stream_key: key } = await this.#client().selectIngestor(ingestorId, stream.id, signal);
       const selectedAt = Date.now();
       this.selection = { ingestorId, server, key, selectedAt };
       this.keyRevealed = false;
       this.emit('theta-ingestor-selected', { streamId: stream.id, ingestorId, server, key, expiresAt: selectedAt + this.selectionTimeout });
-      this.enterLive(stream);
+      this.#enterLive(stream);
     });
   }
 
-  private async unselect(): Promise<void> {
+  async #unselect(): Promise<void> {
     const { stream, selection } = this;
     if (!stream || !selection) return;
-    await this.run('unselect-ingestor', async (signal) => {
-      await this.client().unselectIngestor(selection.ingestorId, signal);
+    await this.#run('unselect-ingestor', async (signal) => {
+      await this.#client().unselectIngestor(selection.ingestorId, signal);
       this.emit('theta-ingestor-unselected', { streamId: stream.id, ingestorId: selection.ingestorId });
       this.selection = undefined;
-      this.stopWatching();
-      this.step = 'ingestor';
-      this.save();
-      await this.loadIngestors();
+      this.#stopWatching();
+      this.activeStep = 'ingestor';
+      this.#save();
+      await this.#loadIngestors();
     });
   }
 
-  private back(): void {
+  #back(): void {
     this.failure = undefined;
-    if (this.step === 'live') {
-      this.stopWatching();
-      this.step = 'ingestor';
-      if (!this.ingestors) void this.loadIngestors();
-    } else if (this.step === 'ingestor') {
+    if (this.activeStep === 'live') {
+      this.#stopWatching();
+      this.activeStep = 'ingestor';
+      if (!this.ingestors) void this.#loadIngestors();
+    } else if (this.activeStep === 'ingestor') {
       this.stream = undefined;
-      this.step = 'stream';
-      this.save();
-      if (!this.streams) void this.loadStreams();
+      this.activeStep = 'stream';
+      this.#save();
+      if (!this.streams) void this.#loadStreams();
     }
   }
 
-  private enterLive(stream: ThetaStream): void {
-    this.step = 'live';
+  #enterLive(stream: ThetaStream): void {
+    this.activeStep = 'live';
     this.liveStream = stream;
     this.liveStatus = stream.status === 'on' ? 'on' : 'waiting';
-    this.save();
-    this.watch(stream.id);
+    this.#save();
+    this.#watch(stream.id);
   }
 
   /** Polls the stream's status and ticks the expiry countdown until the step is left or the element removed. */
-  private watch(streamId: string): void {
-    this.stopWatching();
+  #watch(streamId: string): void {
+    this.#stopWatching();
     const controller = new AbortController();
-    this.pollController = controller;
-    const signal = AbortSignal.any([controller.signal, this.lifetime.signal]);
+    this.#pollController = controller;
+    const signal = AbortSignal.any([controller.signal, this.#lifetime.signal]);
     this.now = Date.now();
-    this.countdown = setInterval(() => {
+    this.#countdown = setInterval(() => {
       this.now = Date.now();
     }, 1000);
     void (async () => {
@@ -352,17 +393,17 @@ export class ThetaLiveSetup extends LiveElement {
       while (!signal.aborted) {
         try {
           await sleep(Math.max(250, this.pollInterval), signal);
-          const stream = await this.client().getStream(streamId, signal);
+          const stream = await this.#client().getStream(streamId, signal);
           reportedFailure = '';
           if (this.failure?.action === 'watch-stream') this.failure = undefined;
-          this.onStreamStatus(stream);
+          this.#onStreamStatus(stream);
         } catch (error) {
           if (signal.aborted) return;
           const failure = error instanceof ThetaApiError ? error : new ThetaApiError(String(error), { status: 0, code: 'network' });
           // One report per distinct failure; polling goes on, as the status may come back.
           if (failure.message !== reportedFailure) {
             reportedFailure = failure.message;
-            this.failure = { action: 'watch-stream', message: failure.message, retry: () => this.watch(streamId) };
+            this.failure = { action: 'watch-stream', message: failure.message, retry: () => this.#watch(streamId) };
             this.emit('theta-error', { step: 'live', action: 'watch-stream', status: failure.status, code: failure.code, message: failure.message });
           }
         }
@@ -370,7 +411,7 @@ export class ThetaLiveSetup extends LiveElement {
     })();
   }
 
-  private onStreamStatus(stream: ThetaStream): void {
+  #onStreamStatus(stream: ThetaStream): void {
     const previous = this.liveStatus;
     this.liveStream = stream;
     if (stream.status === 'on' && previous !== 'on') {
@@ -382,27 +423,27 @@ export class ThetaLiveSetup extends LiveElement {
       this.announcement = 'The stream ended.';
       // The selection was used: the service released the ingestor when the stream ended.
       this.selection = undefined;
-      this.save();
+      this.#save();
       this.emit('theta-status-change', { streamId: stream.id, status: 'off', playbackUri: stream.playback_uri, playerUri: stream.player_uri });
-    } else if (previous === 'waiting' && this.selection && this.remaining() <= 0 && !stream.stream_server) {
+    } else if (previous === 'waiting' && this.selection && this.#remaining() <= 0 && !stream.stream_server) {
       this.liveStatus = 'expired';
       this.announcement = 'The ingestor selection expired.';
-      this.save();
+      this.#save();
     }
   }
 
-  private stopWatching(): void {
-    this.pollController?.abort();
-    this.pollController = undefined;
-    clearInterval(this.countdown);
-    this.countdown = undefined;
+  #stopWatching(): void {
+    this.#pollController?.abort();
+    this.#pollController = undefined;
+    clearInterval(this.#countdown);
+    this.#countdown = undefined;
   }
 
-  private remaining(): number {
+  #remaining(): number {
     return this.selection ? this.selection.selectedAt + this.selectionTimeout - this.now : 0;
   }
 
-  private async copy(what: 'server' | 'key'): Promise<void> {
+  async #copy(what: 'server' | 'key'): Promise<void> {
     const text = what === 'server' ? this.selection?.server : this.selection?.key;
     if (!text) return;
     try {
@@ -413,10 +454,10 @@ export class ThetaLiveSetup extends LiveElement {
     }
   }
 
-  private save(): void {
+  #save(): void {
     try {
       if (!this.stream) {
-        sessionStorage.removeItem(this.storageKey);
+        sessionStorage.removeItem(this.#storageKey);
         return;
       }
       const progress: SavedProgress = { streamId: this.stream.id, streamName: this.stream.name };
@@ -424,15 +465,15 @@ export class ThetaLiveSetup extends LiveElement {
         progress.ingestorId = this.selection.ingestorId;
         progress.selectedAt = this.selection.selectedAt;
       }
-      sessionStorage.setItem(this.storageKey, JSON.stringify(progress));
+      sessionStorage.setItem(this.#storageKey, JSON.stringify(progress));
     } catch {
       // Storage can be unavailable (privacy settings); resuming after a reload is then not possible.
     }
   }
 
-  private load(): SavedProgress | undefined {
+  #load(): SavedProgress | undefined {
     try {
-      const value = JSON.parse(sessionStorage.getItem(this.storageKey) ?? 'null') as unknown;
+      const value = JSON.parse(sessionStorage.getItem(this.#storageKey) ?? 'null') as unknown;
       if (typeof value === 'object' && value !== null && typeof (value as SavedProgress).streamId === 'string') return value as SavedProgress;
     } catch {
       // Nothing usable saved.
@@ -450,7 +491,7 @@ export class ThetaLiveSetup extends LiveElement {
     ];
     return html`<section part="base" class="base" aria-label="Livestream setup">
       <ol part="steps" class="steps">
-        ${steps.map(([step, label]) => html`<li aria-current=${step === this.step ? 'step' : 'false'}>${label}</li>`)}
+        ${steps.map(([step, label]) => html`<li aria-current=${step === this.activeStep ? 'step' : 'false'}>${label}</li>`)}
       </ol>
       <p class="visually-hidden" role="status" aria-live="polite">${this.announcement}</p>
       ${this.failure
@@ -459,11 +500,11 @@ export class ThetaLiveSetup extends LiveElement {
             <button part="button" type="button" @click=${() => this.failure?.retry()}>Retry</button>
           </div>`
         : nothing}
-      ${this.step === 'stream' ? this.renderStreamStep() : this.step === 'ingestor' ? this.renderIngestorStep() : this.renderLiveStep()}
+      ${this.activeStep === 'stream' ? this.#renderStreamStep() : this.activeStep === 'ingestor' ? this.#renderIngestorStep() : this.#renderLiveStep()}
     </section>`;
   }
 
-  private renderStreamStep() {
+  #renderStreamStep() {
     const streams = this.streams;
     return html`<h2 part="heading">1. Choose a stream</h2>
       ${streams === undefined
@@ -476,11 +517,11 @@ export class ThetaLiveSetup extends LiveElement {
                   <span class="name" id=${`stream-${stream.id}`}>${stream.name}</span>
                   <span class=${`badge ${stream.status}`}>${stream.status === 'on' ? 'On' : 'Off'}</span>
                   ${stream.update_time ? html`<time datetime=${stream.update_time}>${formatTime(stream.update_time)}</time>` : nothing}
-                  <button part="button" type="button" aria-describedby=${`stream-${stream.id}`} @click=${() => this.useStream(stream)}>Use this stream</button>
+                  <button part="button" type="button" aria-describedby=${`stream-${stream.id}`} @click=${() => this.#useStream(stream)}>Use this stream</button>
                 </li>`,
               )}
             </ul>`}
-      <form part="create-form" class="create-form" @submit=${this.createStream}>
+      <form part="create-form" class="create-form" @submit=${this.#createStream}>
         <label for="stream-name">New stream name</label>
         <input id="stream-name" name="name" .value=${this.streamName} maxlength="100" autocomplete="off" required />
         <button part="button" type="submit" ?disabled=${this.busy === 'create-stream'}>Create stream</button>
@@ -488,7 +529,7 @@ export class ThetaLiveSetup extends LiveElement {
       ${this.limitReached ? html`<p class="hint">Each account can have 3 streams. Reuse one of your streams above instead.</p>` : nothing}`;
   }
 
-  private renderIngestorStep() {
+  #renderIngestorStep() {
     const ingestors = this.ingestors;
     return html`<h2 part="heading">2. Choose an edge ingestor</h2>
       <p>For the stream <strong>${this.stream?.name ?? ''}</strong>. The nearest ingestor usually gives the best result.</p>
@@ -509,39 +550,39 @@ export class ThetaLiveSetup extends LiveElement {
                         ${ingestor.id === this.selection?.ingestorId ? html`<span class="badge">Selected</span>` : nothing}</td>
                       <td>${ingestor.state}</td>
                       <td>${ingestor.stakes === null ? '–' : ingestor.stakes.toLocaleString()}</td>
-                      <td><button part="button" type="button" aria-describedby=${`ingestor-${index}`} ?disabled=${this.busy === 'select-ingestor'} @click=${() => this.selectIngestor(ingestor.id)}>Select</button></td>
+                      <td><button part="button" type="button" aria-describedby=${`ingestor-${index}`} ?disabled=${this.busy === 'select-ingestor'} @click=${() => this.#selectIngestor(ingestor.id)}>Select</button></td>
                     </tr>`,
                   )}
                 </tbody>
               </table>`}
-      <div class="actions"><button part="button" type="button" @click=${this.back}>Back</button></div>`;
+      <div class="actions"><button part="button" type="button" @click=${this.#back}>Back</button></div>`;
   }
 
-  private renderLiveStep() {
+  #renderLiveStep() {
     const selection = this.selection;
     const stream = this.liveStream ?? this.stream;
     return html`<h2 part="heading">3. Go live</h2>
       ${this.liveStatus === 'on'
         ? html`<p class="live"><span part="live-badge" class="live-badge">LIVE</span> ${stream?.name ?? ''} is live.</p>
-            ${this.renderPlayback(stream)}`
+            ${this.#renderPlayback(stream)}`
         : this.liveStatus === 'ended'
           ? html`<p>The stream ended. Select an ingestor again to go live once more.</p>`
           : this.liveStatus === 'expired'
             ? html`<p>The ingestor selection expired: no stream arrived within ${formatDuration(this.selectionTimeout)}.</p>
-                <button part="button" type="button" @click=${() => selection && this.reselect(selection.ingestorId)}>Select again</button>`
+                <button part="button" type="button" @click=${() => selection && this.#reselect(selection.ingestorId)}>Select again</button>`
             : nothing}
       ${selection && this.liveStatus !== 'ended' && this.liveStatus !== 'expired'
         ? html`<dl part="credentials" class="credentials">
               <div>
                 <dt>RTMP server</dt>
-                <dd><code>${selection.server}</code> <button part="button" type="button" @click=${() => this.copy('server')}>Copy server</button></dd>
+                <dd><code>${selection.server}</code> <button part="button" type="button" @click=${() => this.#copy('server')}>Copy server</button></dd>
               </div>
               <div>
                 <dt>Stream key</dt>
                 <dd>
                   <code class="key">${this.keyRevealed ? selection.key : '•'.repeat(16)}</code>
                   <button part="button" type="button" @click=${() => (this.keyRevealed = !this.keyRevealed)}>${this.keyRevealed ? 'Hide key' : 'Show key'}</button>
-                  <button part="button" type="button" @click=${() => this.copy('key')}>Copy key</button>
+                  <button part="button" type="button" @click=${() => this.#copy('key')}>Copy key</button>
                 </dd>
               </div>
             </dl>
@@ -552,16 +593,16 @@ export class ThetaLiveSetup extends LiveElement {
                     <li>Paste the RTMP server into Server and the stream key into Stream Key.</li>
                     <li>Click Start Streaming.</li>
                   </ol>
-                  <p class="countdown">Waiting for your stream. The selection expires in <span class="time">${formatDuration(Math.max(0, this.remaining()))}</span> unless a stream arrives.</p>`
+                  <p class="countdown">Waiting for your stream. The selection expires in <span class="time">${formatDuration(Math.max(0, this.#remaining()))}</span> unless a stream arrives.</p>`
               : nothing}`
         : nothing}
       <div class="actions">
-        ${selection && this.liveStatus !== 'ended' ? html`<button part="button" type="button" @click=${this.unselect}>Unselect</button>` : nothing}
-        <button part="button" type="button" @click=${this.back}>Back</button>
+        ${selection && this.liveStatus !== 'ended' ? html`<button part="button" type="button" @click=${this.#unselect}>Unselect</button>` : nothing}
+        <button part="button" type="button" @click=${this.#back}>Back</button>
       </div>`;
   }
 
-  private renderPlayback(stream: ThetaStream | undefined) {
+  #renderPlayback(stream: ThetaStream | undefined) {
     if (!stream) return nothing;
     const player = stream.player_uri && /^https:\/\//i.test(stream.player_uri) ? stream.player_uri : undefined;
     return html`${player
@@ -579,9 +620,9 @@ export class ThetaLiveSetup extends LiveElement {
       ${stream.playback_uri ? html`<p>HLS: <a href=${safeLink(stream.playback_uri)} target="_blank" rel="noopener noreferrer"><code>${stream.playback_uri}</code></a></p>` : nothing}`;
   }
 
-  private async reselect(ingestorId: string): Promise<void> {
+  async #reselect(ingestorId: string): Promise<void> {
     this.selection = undefined;
-    await this.selectIngestor(ingestorId);
+    await this.#selectIngestor(ingestorId);
   }
 }
 

@@ -1,6 +1,7 @@
 import { expect, oneEvent, waitUntil } from '@open-wc/testing';
 import '../../src/kit-stream-player/index.js';
-import { type AppStreamerLike, type KitStreamPlayer, createAppStreamerConnector } from '../../src/kit-stream-player/index.js';
+import { type AppStreamerLike, createAppStreamerConnector } from '../../src/kit-stream-player/app-streamer-connector.js';
+import type { KitStreamPlayer } from '../../src/kit-stream-player/index.js';
 import { KitSimulatorHandle } from '../support/simulators.js';
 
 /** Stands in for NVIDIA's AppStreamer: records the calls and lets the test play the library's callbacks. */
