@@ -23,7 +23,9 @@ function internalStateIsNotAnAttribute() {
       for (const module of customElementsManifest.modules) {
         for (const declaration of module.declarations ?? []) {
           if (declaration.kind !== 'class' || !declaration.attributes) continue;
-          const privateFields = new Set((declaration.members ?? []).filter((member) => member.privacy === 'private').map((member) => member.name));
+          const privateFields = new Set(
+            (declaration.members ?? []).filter((member) => member.privacy === 'private').map((member) => member.name),
+          );
           declaration.attributes = declaration.attributes.filter((attribute) => !privateFields.has(attribute.fieldName));
         }
       }
@@ -56,12 +58,14 @@ function defineElementCalls() {
       );
       for (const module of modules) {
         module.exports = (module.exports ?? []).filter(
-          (entry) => entry.kind !== 'custom-element-definition' || classes.some(({ declaration }) => declaration.name === entry.declaration.name),
+          (entry) =>
+            entry.kind !== 'custom-element-definition' || classes.some(({ declaration }) => declaration.name === entry.declaration.name),
         );
       }
       for (const call of calls) {
         const found = classes.find(({ declaration }) => declaration.name === call.className);
-        if (!found) throw new Error(`defineElement('${call.tagName}', ${call.className}): no class ${call.className} in the analysed sources.`);
+        if (!found)
+          throw new Error(`defineElement('${call.tagName}', ${call.className}): no class ${call.className} in the analysed sources.`);
         found.declaration.tagName = call.tagName;
         found.declaration.customElement = true;
         const registering = modules.find((module) => module.path === call.modulePath);

@@ -77,7 +77,8 @@ function executableCli() {
     name: 'executable-cli',
     async writeBundle(options, bundle) {
       for (const chunk of Object.values(bundle)) {
-        if (chunk.type === 'chunk' && chunk.isEntry && chunk.name === 'theta-proxy-cli') await chmod(join(options.dir, chunk.fileName), 0o755);
+        if (chunk.type === 'chunk' && chunk.isEntry && chunk.name === 'theta-proxy-cli')
+          await chmod(join(options.dir, chunk.fileName), 0o755);
       }
     },
   };
@@ -131,6 +132,10 @@ export default [
         plugins: [terser({ ...terserOptions, module: false })],
       },
     ],
-    plugins: [nodeResolve({ browser: true }), typescript({ ...typescriptOptions, outDir: 'dist/cdn', rootDir: 'src' }), minifyCssTemplates()],
+    plugins: [
+      nodeResolve({ browser: true }),
+      typescript({ ...typescriptOptions, outDir: 'dist/cdn', rootDir: 'src' }),
+      minifyCssTemplates(),
+    ],
   })),
 ];

@@ -26,14 +26,18 @@ document.querySelector('#kit-stop')!.addEventListener('click', () => player.stop
 document.querySelector<HTMLSelectElement>('#kit-profile')!.addEventListener('change', (event) => {
   player.profile = (event.target as HTMLSelectElement).value;
 });
-document.querySelector('#kit-fail')!.addEventListener('click', async () => {
+async function failNextRequest(): Promise<void> {
   await fetch(`${config.kit.control}/faults`, {
     method: 'POST',
-    body: JSON.stringify([{ status: 500, body: '{"detail":"Simulated failure: the service is having a bad day."}', contentType: 'application/json' }]),
+    body: JSON.stringify([
+      { status: 500, body: '{"detail":"Simulated failure: the service is having a bad day."}', contentType: 'application/json' },
+    ]),
   });
-});
+}
+document.querySelector('#kit-fail')!.addEventListener('click', () => void failNextRequest());
 
-document.querySelector('#kit-snippet')!.textContent = `<script type="module" src="https://cdn.jsdelivr.net/npm/live-stream-elements/dist/cdn/kit-stream-player.js"></script>
+document.querySelector('#kit-snippet')!.textContent =
+  `<script type="module" src="https://cdn.jsdelivr.net/npm/live-stream-elements/dist/cdn/kit-stream-player.js"></script>
 
 <kit-stream-player
   server="${config.kit.server}"

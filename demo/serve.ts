@@ -54,7 +54,7 @@ const demoConfig = {
 /** The demo's "publish a test pattern" button: ffmpeg plays OBS, publishing to the simulator's RTMP ingest only. */
 let publisher: ChildProcess | undefined;
 function publish(url: string): string | undefined {
-  if (!theta.rtmpUrl || !url.startsWith(`${theta.rtmpUrl}/`)) return 'Only the simulator\'s RTMP ingest can be published to.';
+  if (!theta.rtmpUrl || !url.startsWith(`${theta.rtmpUrl}/`)) return "Only the simulator's RTMP ingest can be published to.";
   stopPublishing();
   publisher = spawn(
     'ffmpeg',
@@ -93,7 +93,8 @@ const server = await startDevServer({
             context.req.on('data', (chunk: Buffer) => (text += chunk.toString().slice(0, 2000)));
             context.req.on('end', () => resolve(text));
           });
-          const problem = publish(String((JSON.parse(body || '{}') as { url?: unknown }).url ?? ''));
+          const { url } = JSON.parse(body || '{}') as { url?: unknown };
+          const problem = publish(typeof url === 'string' ? url : '');
           context.status = problem ? 400 : 204;
           if (problem) context.body = { message: problem };
           return undefined;
@@ -103,10 +104,13 @@ const server = await startDevServer({
           context.status = 204;
           return undefined;
         }
-        return next();
+        await next();
+        return undefined;
       },
     ],
-    plugins: [esbuildPlugin({ ts: true, tsx: true, target: 'es2022', tsconfig: fileURLToPath(new URL('../tsconfig.json', import.meta.url)) })],
+    plugins: [
+      esbuildPlugin({ ts: true, tsx: true, target: 'es2022', tsconfig: fileURLToPath(new URL('../tsconfig.json', import.meta.url)) }),
+    ],
   },
   readCliArgs: false,
   readFileConfig: false,
@@ -115,7 +119,9 @@ const server = await startDevServer({
 
 console.log(`live-stream-elements demo: http://localhost:${port}/demo/`);
 console.log(`  Kit App Streaming simulator: ${kit.url}`);
-console.log(`  Theta proxy: http://localhost:${port}${thetaApiBase} (in front of the Theta simulator at ${theta.url}, RTMP ${theta.rtmpUrl})`);
+console.log(
+  `  Theta proxy: http://localhost:${port}${thetaApiBase} (in front of the Theta simulator at ${theta.url}, RTMP ${theta.rtmpUrl})`,
+);
 
 let closing = false;
 async function shutdown() {
@@ -125,5 +131,5 @@ async function shutdown() {
   await Promise.allSettled([server.stop(), kit.close(), theta.close()]);
   process.exit(0);
 }
-process.on('SIGINT', shutdown);
-process.on('SIGTERM', shutdown);
+process.on('SIGINT', () => void shutdown());
+process.on('SIGTERM', () => void shutdown());

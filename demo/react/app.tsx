@@ -12,7 +12,8 @@ function App({ config }: { config: DemoConfig }) {
   const [profile, setProfile] = useState('default');
   const [kitState, setKitState] = useState('idle');
   const [log, setLog] = useState<string[]>([]);
-  const record = (event: CustomEvent) => setLog((lines) => [`${new Date().toLocaleTimeString()} ${event.type} ${JSON.stringify(event.detail)}`, ...lines].slice(0, 50));
+  const record = (event: CustomEvent) =>
+    setLog((lines) => [`${new Date().toLocaleTimeString()} ${event.type} ${JSON.stringify(event.detail)}`, ...lines].slice(0, 50));
 
   return (
     <>

@@ -108,7 +108,7 @@ export function describeNonJsonBody(answer: HttpAnswer): string {
     const title = /<title[^>]*>([^<]{1,200})<\/title>/i.exec(answer.text)?.[1]?.trim();
     return `an HTML page instead of JSON${title ? ` ("${title}")` : ''}`;
   }
-  const mediaType = type.split(';')[0]!.trim();
+  const mediaType = type.split(';')[0].trim();
   return `a body that is not valid JSON${mediaType ? ` (content type ${mediaType})` : ''}`;
 }
 

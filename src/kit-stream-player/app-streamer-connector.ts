@@ -65,7 +65,12 @@ class AppStreamerConnection implements KitConnection {
     private readonly options: KitConnectOptions,
   ) {
     const id = nextMediaId++;
-    this.video = Object.assign(document.createElement('video'), { id: `kit-stream-player-video-${id}`, muted: true, autoplay: true, playsInline: true });
+    this.video = Object.assign(document.createElement('video'), {
+      id: `kit-stream-player-video-${id}`,
+      muted: true,
+      autoplay: true,
+      playsInline: true,
+    });
     this.video.slot = 'media';
     this.audio = Object.assign(document.createElement('audio'), { id: `kit-stream-player-audio-${id}`, muted: true, autoplay: true });
     this.audio.slot = 'media';
@@ -117,6 +122,7 @@ class AppStreamerConnection implements KitConnection {
     this.appStreamer.sendMessage(JSON.stringify({ event_type: message.eventType, payload: message.payload ?? {} }));
   }
 
+  // eslint-disable-next-line @typescript-eslint/require-await -- KitConnection.stats() is asynchronous; this one reads the video element.
   async stats(): Promise<KitStreamStats | undefined> {
     if (this.closed || typeof this.video.getVideoPlaybackQuality !== 'function') return undefined;
     const frames = this.video.getVideoPlaybackQuality().totalVideoFrames;

@@ -44,13 +44,7 @@ export interface KitStreamStats {
 
 /** Why a connection closed. */
 export type KitCloseReason =
-  | 'closed-by-client'
-  | 'signaling-closed'
-  | 'signaling-timeout'
-  | 'signaling-error'
-  | 'ice-failed'
-  | 'connect-timeout'
-  | 'stream-ended';
+  'closed-by-client' | 'signaling-closed' | 'signaling-timeout' | 'signaling-error' | 'ice-failed' | 'connect-timeout' | 'stream-ended';
 
 export interface KitConnectOptions {
   target: KitStreamTarget;

@@ -89,7 +89,10 @@ export class InputForwarder {
   #onPointerMove(event: PointerEvent): void {
     const point = this.#point(event);
     if (!point) return;
-    this.#pendingMove = { eventType: 'pointerMove', payload: { ...point, buttons: event.buttons, pointerType: event.pointerType, ...modifiers(event) } };
+    this.#pendingMove = {
+      eventType: 'pointerMove',
+      payload: { ...point, buttons: event.buttons, pointerType: event.pointerType, ...modifiers(event) },
+    };
     if (this.#frame !== undefined) return;
     const flush = () => {
       if (this.#frame !== undefined) cancelAnimationFrame(this.#frame);
@@ -116,14 +119,20 @@ export class InputForwarder {
         // Synthetic or already-released pointers cannot be captured; the press is still forwarded.
       }
     }
-    this.options.send({ eventType, payload: { ...point, button: event.button, buttons: event.buttons, pointerType: event.pointerType, ...modifiers(event) } });
+    this.options.send({
+      eventType,
+      payload: { ...point, button: event.button, buttons: event.buttons, pointerType: event.pointerType, ...modifiers(event) },
+    });
   }
 
   #onWheel(event: WheelEvent): void {
     const point = this.#point(event);
     if (!point) return;
     event.preventDefault();
-    this.options.send({ eventType: 'wheel', payload: { ...point, deltaX: event.deltaX, deltaY: event.deltaY, deltaMode: event.deltaMode, ...modifiers(event) } });
+    this.options.send({
+      eventType: 'wheel',
+      payload: { ...point, deltaX: event.deltaX, deltaY: event.deltaY, deltaMode: event.deltaMode, ...modifiers(event) },
+    });
   }
 
   #onKey(eventType: 'keyDown' | 'keyUp', event: KeyboardEvent): void {

@@ -113,11 +113,17 @@ class KitSignalingConnection implements KitConnection {
         return;
       }
       signal.addEventListener('abort', this.#onAbort, { once: true });
-      this.#connectTimer = setTimeout(() => this.#fail('connect-timeout', `No media within ${this.#connectTimeoutMs / 1000} s of connecting.`), this.#connectTimeoutMs);
+      this.#connectTimer = setTimeout(
+        () => this.#fail('connect-timeout', `No media within ${this.#connectTimeoutMs / 1000} s of connecting.`),
+        this.#connectTimeoutMs,
+      );
       this.#socket.addEventListener('open', () => this.#resetSilenceTimer());
       this.#socket.addEventListener('message', (event) => this.#onSignalingMessage(event.data));
       this.#socket.addEventListener('close', (event) =>
-        this.#fail('signaling-closed', event.reason ? `Signaling closed (${event.code}): ${event.reason}` : `Signaling closed (${event.code}).`),
+        this.#fail(
+          'signaling-closed',
+          event.reason ? `Signaling closed (${event.code}): ${event.reason}` : `Signaling closed (${event.code}).`,
+        ),
       );
       this.#socket.addEventListener('error', () => this.#fail('signaling-error', 'The signaling connection failed.'));
       this.#peer.addEventListener('icecandidate', (event) => {
@@ -174,7 +180,8 @@ class KitSignalingConnection implements KitConnection {
     clearTimeout(this.#connectTimer);
     this.#channel?.close();
     this.#peer.close();
-    if (this.#socket.readyState === WebSocket.CONNECTING || this.#socket.readyState === WebSocket.OPEN) this.#socket.close(1000, 'closed by client');
+    if (this.#socket.readyState === WebSocket.CONNECTING || this.#socket.readyState === WebSocket.OPEN)
+      this.#socket.close(1000, 'closed by client');
     const { video } = this.options;
     if (video.srcObject instanceof MediaStream) {
       for (const track of video.srcObject.getTracks()) track.stop();
@@ -183,7 +190,7 @@ class KitSignalingConnection implements KitConnection {
   }
 
   readonly #onAbort = (): void => {
-    const reason = this.options.signal.reason;
+    const reason: unknown = this.options.signal.reason;
     this.close();
     this.#settle?.reject(reason);
     this.#settle = undefined;

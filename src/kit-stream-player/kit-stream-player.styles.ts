@@ -72,7 +72,9 @@ export const styles = css`
     border-radius: 4px;
     background: rgb(0 0 0 / 0.65);
     color: #fff;
-    font: 12px/1.5 ui-monospace, monospace;
+    font:
+      12px/1.5 ui-monospace,
+      monospace;
     pointer-events: none;
   }
 

@@ -320,7 +320,11 @@ export class KitStreamPlayer extends LiveElement {
 
   override render() {
     const streaming = this.currentState === 'streaming';
-    const busy = this.currentState === 'requesting' || this.currentState === 'pending' || this.currentState === 'connecting' || this.currentState === 'reconnecting';
+    const busy =
+      this.currentState === 'requesting' ||
+      this.currentState === 'pending' ||
+      this.currentState === 'connecting' ||
+      this.currentState === 'reconnecting';
     const interactive = streaming && this.interactive;
     return html`
       <div part="base" class="base">
@@ -334,19 +338,24 @@ export class KitStreamPlayer extends LiveElement {
           <video part="video" muted playsinline autoplay ?hidden=${this.slottedMedia} style=${`object-fit: ${this.fit}`}></video>
           <slot name="media" @slotchange=${this.#onMediaSlotChange}></slot>
         </div>
-        ${streaming ? this.#renderControls() : nothing} ${this.showStats && this.latestStats ? this.#renderStats(this.latestStats) : nothing}
-        ${streaming
-          ? nothing
-          : html`<div part="overlay" class="overlay">
-              ${busy ? html`<slot name="waiting"><div part="spinner" class="spinner" aria-hidden="true"></div></slot>` : nothing}
-              <p part="status" class="status" role="status" aria-live="polite">${this.#statusText()}${this.#elapsedText()}</p>
-              ${this.error
-                ? html`<div part="error" class="error" role="alert">
-                    <p part="error-message" class="error-message">${this.error.message}</p>
-                    <button part="retry-button" type="button" @click=${this.start}>Retry</button>
-                  </div>`
-                : nothing}
-            </div>`}
+        ${streaming ? this.#renderControls() : nothing}
+        ${this.showStats && this.latestStats ? this.#renderStats(this.latestStats) : nothing}
+        ${
+          streaming
+            ? nothing
+            : html`<div part="overlay" class="overlay">
+                ${busy ? html`<slot name="waiting"><div part="spinner" class="spinner" aria-hidden="true"></div></slot>` : nothing}
+                <p part="status" class="status" role="status" aria-live="polite">${this.#statusText()}${this.#elapsedText()}</p>
+                ${
+                  this.error
+                    ? html`<div part="error" class="error" role="alert">
+                        <p part="error-message" class="error-message">${this.error.message}</p>
+                        <button part="retry-button" type="button" @click=${() => this.start()}>Retry</button>
+                      </div>`
+                    : nothing
+                }
+              </div>`
+        }
       </div>
     `;
   }
@@ -354,19 +363,39 @@ export class KitStreamPlayer extends LiveElement {
   #renderControls() {
     return html`<div part="controls" class="controls">
       <button part="mute-button" type="button" @click=${() => (this.muted = !this.muted)}>${this.muted ? 'Unmute' : 'Mute'}</button>
-      <button part="fullscreen-button" type="button" @click=${this.#toggleFullscreen}>${this.fullscreen ? 'Exit fullscreen' : 'Fullscreen'}</button>
+      <button part="fullscreen-button" type="button" @click=${this.#toggleFullscreen}>
+        ${this.fullscreen ? 'Exit fullscreen' : 'Fullscreen'}
+      </button>
     </div>`;
   }
 
   #renderStats(stats: KitStreamStats) {
     const round = Math.round;
     return html`<dl part="stats" class="stats">
-      <div><dt>Frame</dt><dd>${stats.width}×${stats.height}</dd></div>
-      <div><dt>FPS</dt><dd>${round(stats.fps)}</dd></div>
-      <div><dt>Bitrate</dt><dd>${round(stats.bitrate)} kbit/s</dd></div>
-      <div><dt>RTT</dt><dd>${stats.rtt === undefined ? '–' : `${round(stats.rtt)} ms`}</dd></div>
-      <div><dt>Lost</dt><dd>${stats.packetsLost}</dd></div>
-      <div><dt>Jitter</dt><dd>${stats.jitter} ms</dd></div>
+      <div>
+        <dt>Frame</dt>
+        <dd>${stats.width}×${stats.height}</dd>
+      </div>
+      <div>
+        <dt>FPS</dt>
+        <dd>${round(stats.fps)}</dd>
+      </div>
+      <div>
+        <dt>Bitrate</dt>
+        <dd>${round(stats.bitrate)} kbit/s</dd>
+      </div>
+      <div>
+        <dt>RTT</dt>
+        <dd>${stats.rtt === undefined ? '–' : `${round(stats.rtt)} ms`}</dd>
+      </div>
+      <div>
+        <dt>Lost</dt>
+        <dd>${stats.packetsLost}</dd>
+      </div>
+      <div>
+        <dt>Jitter</dt>
+        <dd>${stats.jitter} ms</dd>
+      </div>
     </dl>`;
   }
 
@@ -461,7 +490,12 @@ export class KitStreamPlayer extends LiveElement {
     }
     if (answer.ready) return answer;
     this.#setState('pending', startedAt);
-    this.emit('kit-session-pending', { id: answer.id, elapsed: Math.round(performance.now() - startedAt), attempt: 1, message: answer.message });
+    this.emit('kit-session-pending', {
+      id: answer.id,
+      elapsed: Math.round(performance.now() - startedAt),
+      attempt: 1,
+      message: answer.message,
+    });
     return client.pollUntilReady(answer.id, {
       signal,
       intervalMs: positive(this.pollInterval, 2000),
@@ -488,7 +522,9 @@ export class KitStreamPlayer extends LiveElement {
       if (failures > limit) {
         throw new KitStreamError(
           'connection',
-          limit === 0 ? `The stream was lost: ${lost.message}` : `The stream was lost and ${limit} reconnect attempts failed. Last: ${lost.message}`,
+          limit === 0
+            ? `The stream was lost: ${lost.message}`
+            : `The stream was lost and ${limit} reconnect attempts failed. Last: ${lost.message}`,
         );
       }
       this.#setState('reconnecting');
@@ -496,7 +532,11 @@ export class KitStreamPlayer extends LiveElement {
       const answer = await client.get(session.id, signal);
       session = answer.ready
         ? answer
-        : await client.pollUntilReady(session.id, { signal, intervalMs: positive(this.pollInterval, 2000), timeoutMs: positive(this.timeout, 300_000) });
+        : await client.pollUntilReady(session.id, {
+            signal,
+            intervalMs: positive(this.pollInterval, 2000),
+            timeoutMs: positive(this.timeout, 300_000),
+          });
       readyAt = performance.now();
     }
   }
@@ -515,7 +555,8 @@ export class KitStreamPlayer extends LiveElement {
     let streamed = false;
     let monitor: ReturnType<typeof setInterval> | undefined;
     try {
-      const connector = this.connector ?? new KitSignalingConnector({ signalingPath: this.signalingPath || undefined, secure: this.signalingSecure });
+      const connector =
+        this.connector ?? new KitSignalingConnector({ signalingPath: this.signalingPath || undefined, secure: this.signalingSecure });
       await this.updateComplete;
       let connection: KitConnection;
       try {
@@ -547,7 +588,12 @@ export class KitStreamPlayer extends LiveElement {
       this.emit('kit-connected', { id: session.id, timeToFirstFrame: Math.round(performance.now() - readyAt) });
       await this.updateComplete;
       if (this.interactive && !connection.handlesInput) {
-        this.#input = new InputForwarder({ surface: this.#videoArea, video: this.#mediaVideo(), fit: () => this.fit, send: (message) => connection.send(message) });
+        this.#input = new InputForwarder({
+          surface: this.#videoArea,
+          video: this.#mediaVideo(),
+          fit: () => this.fit,
+          send: (message) => connection.send(message),
+        });
       }
       monitor = this.#watch(session.id, connection);
       const end = await lost;
@@ -576,7 +622,7 @@ export class KitStreamPlayer extends LiveElement {
     let lastFrames = -1;
     let lastProgress = performance.now();
     let stalled = false;
-    return setInterval(async () => {
+    const sample = async (): Promise<void> => {
       const stats = await connection.stats().catch(() => undefined);
       if (!stats || this.#connection !== connection) return;
       this.latestStats = stats;
@@ -593,7 +639,8 @@ export class KitStreamPlayer extends LiveElement {
         stalled = true;
         this.emit('kit-stall', { id, since: Math.round(now - lastProgress) });
       }
-    }, 1000);
+    };
+    return setInterval(() => void sample(), 1000);
   }
 
   #onAppMessage(message: KitAppMessage): void {
@@ -615,7 +662,8 @@ export class KitStreamPlayer extends LiveElement {
     this.latestStats = undefined;
     if (!connection) return;
     connection.close();
-    if (closedByClient && activeSession) this.emit('kit-disconnected', { id: activeSession.id, reason: 'closed-by-client', message: closedByClient });
+    if (closedByClient && activeSession)
+      this.emit('kit-disconnected', { id: activeSession.id, reason: 'closed-by-client', message: closedByClient });
   }
 
   /**
@@ -643,7 +691,11 @@ export class KitStreamPlayer extends LiveElement {
   #terminate(client: KitSessionClient, id: string, keepalive: boolean): void {
     client.terminate(id, { keepalive }).catch((error: unknown) => {
       const failure = error instanceof KitStreamError ? error : new KitStreamError('network', String(error));
-      this.emit('kit-error', { code: failure.code, status: failure.status, message: `Could not terminate session ${id}: ${failure.message}` });
+      this.emit('kit-error', {
+        code: failure.code,
+        status: failure.status,
+        message: `Could not terminate session ${id}: ${failure.message}`,
+      });
     });
   }
 

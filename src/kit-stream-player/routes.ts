@@ -43,7 +43,7 @@ export function findConnectionTarget(routes: unknown): KitConnectionTarget {
 
 function routeList(entry: unknown): KitRoute[] {
   const list = Array.isArray(entry) ? entry : isRecord(entry) && Array.isArray(entry.routes) ? entry.routes : [];
-  return list.filter(isRecord) as KitRoute[];
+  return list.filter(isRecord);
 }
 
 function matches(route: KitRoute, description: string, protocol: string): boolean {

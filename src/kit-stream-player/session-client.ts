@@ -174,7 +174,15 @@ export function errorFromAnswer(answer: HttpAnswer): KitStreamError {
   const { status } = answer;
   const serverMessage = serverMessageOf(answer.body);
   const code =
-    status === 403 ? 'forbidden' : status === 404 ? 'not-found' : status === 422 ? 'invalid-request' : status >= 500 ? 'server-error' : 'http-error';
+    status === 403
+      ? 'forbidden'
+      : status === 404
+        ? 'not-found'
+        : status === 422
+          ? 'invalid-request'
+          : status >= 500
+            ? 'server-error'
+            : 'http-error';
   if (serverMessage) return new KitStreamError(code, serverMessage, status);
   if (answer.body === undefined && answer.text.trim() !== '') return new KitStreamError(code, describeUnexpectedBody(answer), status);
   return new KitStreamError(code, defaultMessages[code] ?? `The server answered ${status}.`, status);

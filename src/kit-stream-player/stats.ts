@@ -21,7 +21,8 @@ export class StatsSampler {
     let rtt: number | undefined;
     report.forEach((entry: Record<string, unknown>) => {
       if (entry.type === 'inbound-rtp' && entry.kind === 'video') inbound = entry;
-      if (entry.type === 'candidate-pair' && entry.nominated && typeof entry.currentRoundTripTime === 'number') rtt = entry.currentRoundTripTime * 1000;
+      if (entry.type === 'candidate-pair' && entry.nominated && typeof entry.currentRoundTripTime === 'number')
+        rtt = entry.currentRoundTripTime * 1000;
     });
     if (!inbound) return undefined;
     const time = typeof inbound.timestamp === 'number' ? inbound.timestamp : performance.now();

@@ -82,10 +82,7 @@ export class ThetaApiError extends Error {
   /** The service's own words, when its answer carried a message. */
   readonly serverMessage?: string;
 
-  constructor(
-    message: string,
-    details: { status: number; code: ThetaApiErrorCode; serverMessage?: string; cause?: unknown },
-  ) {
+  constructor(message: string, details: { status: number; code: ThetaApiErrorCode; serverMessage?: string; cause?: unknown }) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.status = details.status;
     this.code = details.code;
@@ -266,13 +263,16 @@ function findServerMessage(body: unknown, text: string): string | undefined {
       (Array.isArray(detail) && isRecord(detail[0]) ? nonEmptyString(detail[0].msg) : undefined) ??
       nonEmptyString(body.error_description) ??
       nonEmptyString(body.error_message) ??
-      (Array.isArray(errors) ? (nonEmptyString(errors[0]) ?? (isRecord(errors[0]) ? nonEmptyString(errors[0].message) : undefined)) : undefined) ??
+      (Array.isArray(errors)
+        ? (nonEmptyString(errors[0]) ?? (isRecord(errors[0]) ? nonEmptyString(errors[0].message) : undefined))
+        : undefined) ??
       (isRecord(nested) ? nonEmptyString(nested.message) : undefined);
   } else if (typeof body === 'string') {
     found = nonEmptyString(body);
   } else if (body === undefined) {
     // A short plain-text answer ("Bad Gateway") is a message; markup is not.
     const trimmed = text.trim();
+    // eslint-disable-next-line no-control-regex -- a body with control characters is binary, not a message
     if (trimmed !== '' && trimmed.length <= 200 && !trimmed.startsWith('<') && !/[\u0000-\u0008]/.test(trimmed)) found = trimmed;
   }
   if (typeof found !== 'string') return undefined;

@@ -244,9 +244,18 @@ export class ThetaLiveSetup extends LiveElement {
       const stream = await this.#client().getStream(streamId, signal);
       this.stream = stream;
       const stillSelected =
-        saved?.ingestorId && saved.selectedAt && saved.selectedAt + this.selectionTimeout > Date.now() && stream.stream_server && stream.stream_key;
+        saved?.ingestorId &&
+        saved.selectedAt &&
+        saved.selectedAt + this.selectionTimeout > Date.now() &&
+        stream.stream_server &&
+        stream.stream_key;
       if (stillSelected) {
-        this.selection = { ingestorId: saved.ingestorId!, server: stream.stream_server!, key: stream.stream_key!, selectedAt: saved.selectedAt! };
+        this.selection = {
+          ingestorId: saved.ingestorId!,
+          server: stream.stream_server!,
+          key: stream.stream_key!,
+          selectedAt: saved.selectedAt!,
+        };
         this.#enterLive(stream);
       } else {
         this.activeStep = 'ingestor';
@@ -404,7 +413,13 @@ export class ThetaLiveSetup extends LiveElement {
           if (failure.message !== reportedFailure) {
             reportedFailure = failure.message;
             this.failure = { action: 'watch-stream', message: failure.message, retry: () => this.#watch(streamId) };
-            this.emit('theta-error', { step: 'live', action: 'watch-stream', status: failure.status, code: failure.code, message: failure.message });
+            this.emit('theta-error', {
+              step: 'live',
+              action: 'watch-stream',
+              status: failure.status,
+              code: failure.code,
+              message: failure.message,
+            });
           }
         }
       }
@@ -417,14 +432,24 @@ export class ThetaLiveSetup extends LiveElement {
     if (stream.status === 'on' && previous !== 'on') {
       this.liveStatus = 'on';
       this.announcement = 'Your stream is live.';
-      this.emit('theta-status-change', { streamId: stream.id, status: 'on', playbackUri: stream.playback_uri, playerUri: stream.player_uri });
+      this.emit('theta-status-change', {
+        streamId: stream.id,
+        status: 'on',
+        playbackUri: stream.playback_uri,
+        playerUri: stream.player_uri,
+      });
     } else if (stream.status === 'off' && previous === 'on') {
       this.liveStatus = 'ended';
       this.announcement = 'The stream ended.';
       // The selection was used: the service released the ingestor when the stream ended.
       this.selection = undefined;
       this.#save();
-      this.emit('theta-status-change', { streamId: stream.id, status: 'off', playbackUri: stream.playback_uri, playerUri: stream.player_uri });
+      this.emit('theta-status-change', {
+        streamId: stream.id,
+        status: 'off',
+        playbackUri: stream.playback_uri,
+        playerUri: stream.player_uri,
+      });
     } else if (previous === 'waiting' && this.selection && this.#remaining() <= 0 && !stream.stream_server) {
       this.liveStatus = 'expired';
       this.announcement = 'The ingestor selection expired.';
@@ -474,7 +499,8 @@ export class ThetaLiveSetup extends LiveElement {
   #load(): SavedProgress | undefined {
     try {
       const value = JSON.parse(sessionStorage.getItem(this.#storageKey) ?? 'null') as unknown;
-      if (typeof value === 'object' && value !== null && typeof (value as SavedProgress).streamId === 'string') return value as SavedProgress;
+      if (typeof value === 'object' && value !== null && typeof (value as SavedProgress).streamId === 'string')
+        return value as SavedProgress;
     } catch {
       // Nothing usable saved.
     }
@@ -494,12 +520,14 @@ export class ThetaLiveSetup extends LiveElement {
         ${steps.map(([step, label]) => html`<li aria-current=${step === this.activeStep ? 'step' : 'false'}>${label}</li>`)}
       </ol>
       <p class="visually-hidden" role="status" aria-live="polite">${this.announcement}</p>
-      ${this.failure
-        ? html`<div part="error" class="error" role="alert">
-            <p>${this.failure.message}</p>
-            <button part="button" type="button" @click=${() => this.failure?.retry()}>Retry</button>
-          </div>`
-        : nothing}
+      ${
+        this.failure
+          ? html`<div part="error" class="error" role="alert">
+              <p>${this.failure.message}</p>
+              <button part="button" type="button" @click=${() => this.failure?.retry()}>Retry</button>
+            </div>`
+          : nothing
+      }
       ${this.activeStep === 'stream' ? this.#renderStreamStep() : this.activeStep === 'ingestor' ? this.#renderIngestorStep() : this.#renderLiveStep()}
     </section>`;
   }
@@ -507,20 +535,25 @@ export class ThetaLiveSetup extends LiveElement {
   #renderStreamStep() {
     const streams = this.streams;
     return html`<h2 part="heading">1. Choose a stream</h2>
-      ${streams === undefined
-        ? html`<p>${this.busy === 'list-streams' ? 'Loading your streams...' : ''}</p>`
-        : streams.length === 0
-          ? html`<p>No streams yet: create one below.</p>`
-          : html`<ul part="stream-list" class="stream-list">
-              ${streams.map(
-                (stream) => html`<li>
-                  <span class="name" id=${`stream-${stream.id}`}>${stream.name}</span>
-                  <span class=${`badge ${stream.status}`}>${stream.status === 'on' ? 'On' : 'Off'}</span>
-                  ${stream.update_time ? html`<time datetime=${stream.update_time}>${formatTime(stream.update_time)}</time>` : nothing}
-                  <button part="button" type="button" aria-describedby=${`stream-${stream.id}`} @click=${() => this.#useStream(stream)}>Use this stream</button>
-                </li>`,
-              )}
-            </ul>`}
+      ${
+        streams === undefined
+          ? html`<p>${this.busy === 'list-streams' ? 'Loading your streams...' : ''}</p>`
+          : streams.length === 0
+            ? html`<p>No streams yet: create one below.</p>`
+            : html`<ul part="stream-list" class="stream-list">
+                ${streams.map(
+                  (stream) =>
+                    html`<li>
+                      <span class="name" id=${`stream-${stream.id}`}>${stream.name}</span>
+                      <span class=${`badge ${stream.status}`}>${stream.status === 'on' ? 'On' : 'Off'}</span>
+                      ${stream.update_time ? html`<time datetime=${stream.update_time}>${formatTime(stream.update_time)}</time>` : nothing}
+                      <button part="button" type="button" aria-describedby=${`stream-${stream.id}`} @click=${() => this.#useStream(stream)}>
+                        Use this stream
+                      </button>
+                    </li>`,
+                )}
+              </ul>`
+      }
       <form part="create-form" class="create-form" @submit=${this.#createStream}>
         <label for="stream-name">New stream name</label>
         <input id="stream-name" name="name" .value=${this.streamName} maxlength="100" autocomplete="off" required />
@@ -533,28 +566,50 @@ export class ThetaLiveSetup extends LiveElement {
     const ingestors = this.ingestors;
     return html`<h2 part="heading">2. Choose an edge ingestor</h2>
       <p>For the stream <strong>${this.stream?.name ?? ''}</strong>. The nearest ingestor usually gives the best result.</p>
-      ${ingestors === undefined
-        ? html`<p>${this.busy === 'list-ingestors' ? 'Finding ingestors near you...' : ''}</p>`
-        : ingestors.length === 0
-          ? html`<p>No ingestor is available right now. Try again in a minute.</p>`
-          : html`${renderIngestorMap(ingestors, this.selection?.ingestorId)}
-              <table part="ingestor-list" class="ingestor-list">
-                <caption class="visually-hidden">Available edge ingestors, nearest first</caption>
-                <thead>
-                  <tr><th scope="col">IP address</th><th scope="col">State</th><th scope="col">Stake</th><th scope="col"><span class="visually-hidden">Action</span></th></tr>
-                </thead>
-                <tbody>
-                  ${ingestors.map(
-                    (ingestor, index) => html`<tr>
-                      <td id=${`ingestor-${index}`}>${ingestor.ip ?? ingestor.id} ${index === 0 ? html`<span class="badge nearest">Nearest</span>` : nothing}
-                        ${ingestor.id === this.selection?.ingestorId ? html`<span class="badge">Selected</span>` : nothing}</td>
-                      <td>${ingestor.state}</td>
-                      <td>${ingestor.stakes === null ? '–' : ingestor.stakes.toLocaleString()}</td>
-                      <td><button part="button" type="button" aria-describedby=${`ingestor-${index}`} ?disabled=${this.busy === 'select-ingestor'} @click=${() => this.#selectIngestor(ingestor.id)}>Select</button></td>
-                    </tr>`,
-                  )}
-                </tbody>
-              </table>`}
+      ${
+        ingestors === undefined
+          ? html`<p>${this.busy === 'list-ingestors' ? 'Finding ingestors near you...' : ''}</p>`
+          : ingestors.length === 0
+            ? html`<p>No ingestor is available right now. Try again in a minute.</p>`
+            : html`${renderIngestorMap(ingestors, this.selection?.ingestorId)}
+                <table part="ingestor-list" class="ingestor-list">
+                  <caption class="visually-hidden">
+                    Available edge ingestors, nearest first
+                  </caption>
+                  <thead>
+                    <tr>
+                      <th scope="col">IP address</th>
+                      <th scope="col">State</th>
+                      <th scope="col">Stake</th>
+                      <th scope="col"><span class="visually-hidden">Action</span></th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    ${ingestors.map(
+                      (ingestor, index) =>
+                        html`<tr>
+                          <td id=${`ingestor-${index}`}>
+                            ${ingestor.ip ?? ingestor.id} ${index === 0 ? html`<span class="badge nearest">Nearest</span>` : nothing}
+                            ${ingestor.id === this.selection?.ingestorId ? html`<span class="badge">Selected</span>` : nothing}
+                          </td>
+                          <td>${ingestor.state}</td>
+                          <td>${ingestor.stakes === null ? '–' : ingestor.stakes.toLocaleString()}</td>
+                          <td>
+                            <button
+                              part="button"
+                              type="button"
+                              aria-describedby=${`ingestor-${index}`}
+                              ?disabled=${this.busy === 'select-ingestor'}
+                              @click=${() => this.#selectIngestor(ingestor.id)}
+                            >
+                              Select
+                            </button>
+                          </td>
+                        </tr>`,
+                    )}
+                  </tbody>
+                </table>`
+      }
       <div class="actions"><button part="button" type="button" @click=${this.#back}>Back</button></div>`;
   }
 
@@ -562,40 +617,56 @@ export class ThetaLiveSetup extends LiveElement {
     const selection = this.selection;
     const stream = this.liveStream ?? this.stream;
     return html`<h2 part="heading">3. Go live</h2>
-      ${this.liveStatus === 'on'
-        ? html`<p class="live"><span part="live-badge" class="live-badge">LIVE</span> ${stream?.name ?? ''} is live.</p>
-            ${this.#renderPlayback(stream)}`
-        : this.liveStatus === 'ended'
-          ? html`<p>The stream ended. Select an ingestor again to go live once more.</p>`
-          : this.liveStatus === 'expired'
-            ? html`<p>The ingestor selection expired: no stream arrived within ${formatDuration(this.selectionTimeout)}.</p>
-                <button part="button" type="button" @click=${() => selection && this.#reselect(selection.ingestorId)}>Select again</button>`
-            : nothing}
-      ${selection && this.liveStatus !== 'ended' && this.liveStatus !== 'expired'
-        ? html`<dl part="credentials" class="credentials">
-              <div>
-                <dt>RTMP server</dt>
-                <dd><code>${selection.server}</code> <button part="button" type="button" @click=${() => this.#copy('server')}>Copy server</button></dd>
-              </div>
-              <div>
-                <dt>Stream key</dt>
-                <dd>
-                  <code class="key">${this.keyRevealed ? selection.key : '•'.repeat(16)}</code>
-                  <button part="button" type="button" @click=${() => (this.keyRevealed = !this.keyRevealed)}>${this.keyRevealed ? 'Hide key' : 'Show key'}</button>
-                  <button part="button" type="button" @click=${() => this.#copy('key')}>Copy key</button>
-                </dd>
-              </div>
-            </dl>
-            ${this.liveStatus === 'waiting'
-              ? html`<ol class="obs-steps">
-                    <li>In OBS, open Settings &gt; Stream.</li>
-                    <li>Choose Service: Custom.</li>
-                    <li>Paste the RTMP server into Server and the stream key into Stream Key.</li>
-                    <li>Click Start Streaming.</li>
-                  </ol>
-                  <p class="countdown">Waiting for your stream. The selection expires in <span class="time">${formatDuration(Math.max(0, this.#remaining()))}</span> unless a stream arrives.</p>`
-              : nothing}`
-        : nothing}
+      ${
+        this.liveStatus === 'on'
+          ? html`<p class="live"><span part="live-badge" class="live-badge">LIVE</span> ${stream?.name ?? ''} is live.</p>
+              ${this.#renderPlayback(stream)}`
+          : this.liveStatus === 'ended'
+            ? html`<p>The stream ended. Select an ingestor again to go live once more.</p>`
+            : this.liveStatus === 'expired'
+              ? html`<p>The ingestor selection expired: no stream arrived within ${formatDuration(this.selectionTimeout)}.</p>
+                  <button part="button" type="button" @click=${() => selection && this.#reselect(selection.ingestorId)}>
+                    Select again
+                  </button>`
+              : nothing
+      }
+      ${
+        selection && this.liveStatus !== 'ended' && this.liveStatus !== 'expired'
+          ? html`<dl part="credentials" class="credentials">
+                <div>
+                  <dt>RTMP server</dt>
+                  <dd>
+                    <code>${selection.server}</code>
+                    <button part="button" type="button" @click=${() => this.#copy('server')}>Copy server</button>
+                  </dd>
+                </div>
+                <div>
+                  <dt>Stream key</dt>
+                  <dd>
+                    <code class="key">${this.keyRevealed ? selection.key : '•'.repeat(16)}</code>
+                    <button part="button" type="button" @click=${() => (this.keyRevealed = !this.keyRevealed)}>
+                      ${this.keyRevealed ? 'Hide key' : 'Show key'}
+                    </button>
+                    <button part="button" type="button" @click=${() => this.#copy('key')}>Copy key</button>
+                  </dd>
+                </div>
+              </dl>
+              ${
+                this.liveStatus === 'waiting'
+                  ? html`<ol class="obs-steps">
+                        <li>In OBS, open Settings &gt; Stream.</li>
+                        <li>Choose Service: Custom.</li>
+                        <li>Paste the RTMP server into Server and the stream key into Stream Key.</li>
+                        <li>Click Start Streaming.</li>
+                      </ol>
+                      <p class="countdown">
+                        Waiting for your stream. The selection expires in
+                        <span class="time">${formatDuration(Math.max(0, this.#remaining()))}</span> unless a stream arrives.
+                      </p>`
+                  : nothing
+              }`
+          : nothing
+      }
       <div class="actions">
         ${selection && this.liveStatus !== 'ended' ? html`<button part="button" type="button" @click=${this.#unselect}>Unselect</button>` : nothing}
         <button part="button" type="button" @click=${this.#back}>Back</button>
@@ -605,7 +676,8 @@ export class ThetaLiveSetup extends LiveElement {
   #renderPlayback(stream: ThetaStream | undefined) {
     if (!stream) return nothing;
     const player = stream.player_uri && /^https:\/\//i.test(stream.player_uri) ? stream.player_uri : undefined;
-    return html`${player
+    return html`${
+      player
         ? html`<iframe
             part="player"
             class="player"
@@ -616,8 +688,15 @@ export class ThetaLiveSetup extends LiveElement {
           ></iframe>`
         : stream.player_uri
           ? html`<p><a href=${safeLink(stream.player_uri)} target="_blank" rel="noopener noreferrer">Open the player page</a></p>`
-          : nothing}
-      ${stream.playback_uri ? html`<p>HLS: <a href=${safeLink(stream.playback_uri)} target="_blank" rel="noopener noreferrer"><code>${stream.playback_uri}</code></a></p>` : nothing}`;
+          : nothing
+    }
+    ${
+      stream.playback_uri
+        ? html`<p>
+            HLS: <a href=${safeLink(stream.playback_uri)} target="_blank" rel="noopener noreferrer"><code>${stream.playback_uri}</code></a>
+          </p>`
+        : nothing
+    }`;
   }
 
   async #reselect(ingestorId: string): Promise<void> {

@@ -87,10 +87,7 @@ export async function runThetaProxyCli(
   const serviceAccountId = env.THETA_SA_ID?.trim();
   const serviceAccountSecret = env.THETA_SA_SECRET?.trim();
   if (!serviceAccountId || !serviceAccountSecret) {
-    throw new ThetaProxyCliError(
-      'theta-proxy needs the service account in the environment: set THETA_SA_ID and THETA_SA_SECRET.',
-      2,
-    );
+    throw new ThetaProxyCliError('theta-proxy needs the service account in the environment: set THETA_SA_ID and THETA_SA_SECRET.', 2);
   }
   let handler;
   try {

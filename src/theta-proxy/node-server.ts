@@ -78,15 +78,16 @@ async function answer(handler: FetchHandler, req: IncomingMessage, res: ServerRe
 export function toWebRequest(req: IncomingMessage, fallbackAuthority: string, signal?: AbortSignal): Request {
   const headers = new Headers();
   for (let index = 0; index + 1 < req.rawHeaders.length; index += 2) {
-    const name = req.rawHeaders[index]!;
+    const name = req.rawHeaders[index];
     if (name.startsWith(':')) continue;
-    headers.append(name, req.rawHeaders[index + 1]!);
+    headers.append(name, req.rawHeaders[index + 1]);
   }
   const hostHeader = req.headers.host;
   // The Host header decides the request's own origin; anything odd falls back to the listening address.
-  const authority = typeof hostHeader === 'string' && /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(hostHeader)
-    ? hostHeader
-    : fallbackAuthority;
+  const authority =
+    typeof hostHeader === 'string' && /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(hostHeader)
+      ? hostHeader
+      : fallbackAuthority;
   const target = req.url ?? '/';
   const url = new URL(target.startsWith('/') ? target : `/${target}`, `http://${authority}`);
   const method = req.method ?? 'GET';

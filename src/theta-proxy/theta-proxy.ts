@@ -289,7 +289,11 @@ async function readJsonBody(request: Request, maxBytes: number): Promise<string>
   if (declared !== null && Number(declared) > maxBytes) {
     throw new BodyRefusal(413, `The request body is larger than ${maxBytes} bytes`);
   }
-  const bytes = await readLimitedBytes(request.body, maxBytes, () => new BodyRefusal(413, `The request body is larger than ${maxBytes} bytes`));
+  const bytes = await readLimitedBytes(
+    request.body,
+    maxBytes,
+    () => new BodyRefusal(413, `The request body is larger than ${maxBytes} bytes`),
+  );
   if (bytes.length === 0) return '{}';
   const contentType = request.headers.get('Content-Type') ?? '';
   if (!/^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i.test(contentType)) {
@@ -318,11 +322,7 @@ async function readLimitedText(response: Response, maxBytes: number): Promise<st
 }
 
 /** Reads a stream to its end, giving up (and cancelling it) as soon as it exceeds `maxBytes`. */
-async function readLimitedBytes(
-  stream: ReadableStream<Uint8Array> | null,
-  maxBytes: number,
-  tooLarge: () => Error,
-): Promise<Uint8Array> {
+async function readLimitedBytes(stream: ReadableStream<Uint8Array> | null, maxBytes: number, tooLarge: () => Error): Promise<Uint8Array> {
   if (stream === null) return new Uint8Array(0);
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];

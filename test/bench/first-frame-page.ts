@@ -34,6 +34,13 @@ async function element(server: string): Promise<number> {
   }
 }
 
+/** The fields of a signaling message the baseline client reads. */
+interface SignalingMessage {
+  ackid?: unknown;
+  peer_info?: { id: unknown; name: string };
+  peer_msg?: { msg: string };
+}
+
 async function baseline(server: string): Promise<number> {
   const created = await fetch(`${server}/stream`, {
     method: 'POST',
@@ -65,15 +72,25 @@ async function baseline(server: string): Promise<number> {
   const send = (message: unknown) => socket.send(JSON.stringify(message));
   peer.onicecandidate = (event) => {
     if (event.candidate?.candidate) {
-      send({ peer_msg: { to: serverId, msg: JSON.stringify({ type: 'candidate', candidate: event.candidate.candidate, sdpMid: event.candidate.sdpMid, sdpMLineIndex: event.candidate.sdpMLineIndex }) } });
+      send({
+        peer_msg: {
+          to: serverId,
+          msg: JSON.stringify({
+            type: 'candidate',
+            candidate: event.candidate.candidate,
+            sdpMid: event.candidate.sdpMid,
+            sdpMLineIndex: event.candidate.sdpMLineIndex,
+          }),
+        },
+      });
     }
   };
   socket.onmessage = async (event) => {
-    const message = JSON.parse(event.data as string);
+    const message = JSON.parse(event.data as string) as SignalingMessage;
     if (message.ackid !== undefined) send({ ack: message.ackid });
     if (message.peer_info && message.peer_info.name !== peerId) serverId = message.peer_info.id;
     if (message.peer_msg) {
-      const inner = JSON.parse(message.peer_msg.msg);
+      const inner = JSON.parse(message.peer_msg.msg) as { type: string; sdp?: string };
       if (inner.type === 'offer') {
         const sdp = (inner.sdp as string)
           .split('\r\n')
@@ -89,7 +106,7 @@ async function baseline(server: string): Promise<number> {
     for (let i = 0; i < 2000; i++) {
       if (video.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA && video.videoWidth > 0) return performance.now() - readyAt;
       let frames = 0;
-      (await peer.getStats()).forEach((entry) => {
+      (await peer.getStats()).forEach((entry: { type: string; kind?: string; framesDecoded?: number }) => {
         if (entry.type === 'inbound-rtp' && entry.kind === 'video') frames = entry.framesDecoded ?? 0;
       });
       if (frames > 0) return performance.now() - readyAt;

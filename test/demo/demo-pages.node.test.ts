@@ -14,7 +14,9 @@ import { cdnDir, projectRoot } from '../tools/paths.js';
 import { startStaticServer, type StaticServer } from '../tools/static-server.js';
 
 const tags = ['kit-stream-player', 'theta-live-setup'];
-const missingBuild = existsSync(join(cdnDir, 'live-stream-elements.js')) ? false : 'dist/cdn/ is missing: run `npm run build` to test the CDN demo pages';
+const missingBuild = existsSync(join(cdnDir, 'live-stream-elements.js'))
+  ? false
+  : 'dist/cdn/ is missing: run `npm run build` to test the CDN demo pages';
 /** The browser reports the fake services' 404s as console errors, which is expected here. */
 const expectedErrors = [/\/__no-(kit|theta)__\//];
 

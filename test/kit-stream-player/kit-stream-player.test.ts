@@ -78,8 +78,15 @@ describe('<kit-stream-player> sessions', () => {
 
   it('connects at once when POST /stream answers ready', async () => {
     const sim = await startSimulator({ readyAfterMs: 0 });
-    const ready = new Promise<CustomEvent>((resolve) => document.addEventListener('kit-session-ready', resolve as EventListener, { once: true }));
-    const element = await player({ server: sim.url, 'app-id': 'usd-viewer', profile: 'default', 'usd-stage-uri': 'omniverse://demo/stage.usd' });
+    const ready = new Promise<CustomEvent>((resolve) =>
+      document.addEventListener('kit-session-ready', resolve as EventListener, { once: true }),
+    );
+    const element = await player({
+      server: sim.url,
+      'app-id': 'usd-viewer',
+      profile: 'default',
+      'usd-stage-uri': 'omniverse://demo/stage.usd',
+    });
     const { detail } = await ready;
     const [session] = await sim.sessions();
     expect(detail.id).to.equal(session.id);
@@ -167,7 +174,11 @@ describe('<kit-stream-player> sessions', () => {
       },
       {
         name: 'an HTML error page',
-        fault: { status: 502, body: '<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>', contentType: 'text/html' },
+        fault: {
+          status: 502,
+          body: '<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>',
+          contentType: 'text/html',
+        },
         code: 'server-error',
         status: 502,
         message: /502 with an HTML page instead of JSON \("502 Bad Gateway"\)/,
@@ -213,7 +224,12 @@ describe('<kit-stream-player> sessions', () => {
 
     it('renders a server message containing HTML as text', async () => {
       const sim = await startSimulator({ readyAfterMs: 0 });
-      await sim.fault({ method: 'POST', status: 403, body: '{"detail":"<img src=x onerror=alert(1)>denied"}', contentType: 'application/json' });
+      await sim.fault({
+        method: 'POST',
+        status: 403,
+        body: '{"detail":"<img src=x onerror=alert(1)>denied"}',
+        contentType: 'application/json',
+      });
       const element = await player({ server: sim.url, 'app-id': 'usd-viewer', profile: 'default' });
       await untilState(element, 'error');
       expect(errorText(element)).to.equal('<img src=x onerror=alert(1)>denied');
@@ -264,8 +280,9 @@ describe('<kit-stream-player> sessions', () => {
     it('times out, says so, and terminates the session it created', async () => {
       const sim = await startSimulator({ readyAfterMs: 60_000 });
       const ended: CustomEvent[] = [];
-      const element = await player({ server: sim.url, 'app-id': 'usd-viewer', profile: 'default', 'poll-interval': '50', timeout: '400' }, (element) =>
-        element.addEventListener('kit-session-ended', (event) => ended.push(event)),
+      const element = await player(
+        { server: sim.url, 'app-id': 'usd-viewer', profile: 'default', 'poll-interval': '50', timeout: '400' },
+        (element) => element.addEventListener('kit-session-ended', (event) => ended.push(event)),
       );
       const detail = await errorOf(element);
       expect(detail.code).to.equal('timeout');
@@ -309,7 +326,9 @@ describe('<kit-stream-player> sessions', () => {
     it('on removal mid-poll sends nothing more but the terminate call', async () => {
       const sim = await startSimulator({ readyAfterMs: 60_000 });
       const element = await player({ server: sim.url, 'app-id': 'usd-viewer', profile: 'default', 'poll-interval': '50' });
-      await waitUntil(async () => (await sim.requests()).filter((request) => request.method === 'GET').length >= 2, 'no polls', { timeout: 3000 });
+      await waitUntil(async () => (await sim.requests()).filter((request) => request.method === 'GET').length >= 2, 'no polls', {
+        timeout: 3000,
+      });
       const id = element.sessionId;
       element.remove();
       const removedAt = Date.now();
@@ -338,7 +357,11 @@ describe('<kit-stream-player> sessions', () => {
     it('attaches to an existing session with session-id and never terminates it', async () => {
       const sim = await startSimulator({ readyAfterMs: 0 });
       const created = await (
-        await fetch(`${sim.url}/stream`, { method: 'POST', body: JSON.stringify({ id: 'usd-viewer', profile: 'default' }), headers: { 'content-type': 'application/json' } })
+        await fetch(`${sim.url}/stream`, {
+          method: 'POST',
+          body: JSON.stringify({ id: 'usd-viewer', profile: 'default' }),
+          headers: { 'content-type': 'application/json' },
+        })
       ).json();
       const element = await player({ server: sim.url, 'session-id': created.id });
       const { detail } = await oneEvent(element, 'kit-session-ready');

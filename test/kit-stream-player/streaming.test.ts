@@ -35,7 +35,12 @@ after(() => {
 /** Records the timers and intervals started from now on that are still pending. */
 function trackTimers() {
   const pending = new Map<number, string>();
-  const originals = { setTimeout: window.setTimeout, clearTimeout: window.clearTimeout, setInterval: window.setInterval, clearInterval: window.clearInterval };
+  const originals = {
+    setTimeout: window.setTimeout,
+    clearTimeout: window.clearTimeout,
+    setInterval: window.setInterval,
+    clearInterval: window.clearInterval,
+  };
   const native = {
     setTimeout: originals.setTimeout.bind(window),
     clearTimeout: originals.clearTimeout.bind(window),
@@ -83,7 +88,8 @@ async function streamingPlayer(
   const element = document.createElement('kit-stream-player');
   element.style.width = '640px';
   element.style.height = '240px';
-  for (const [name, value] of Object.entries({ 'app-id': 'usd-viewer', profile: 'default', ...attributes })) element.setAttribute(name, value);
+  for (const [name, value] of Object.entries({ 'app-id': 'usd-viewer', profile: 'default', ...attributes }))
+    element.setAttribute(name, value);
   setup?.(element);
   const ready = oneEvent(element, 'kit-session-ready');
   players.push(element);
@@ -167,7 +173,13 @@ describe('<kit-stream-player> streaming', function () {
     let failure: unknown;
     try {
       const connection = await direct.connect({
-        target: { host: '127.0.0.1', signalingPort: ready.signalingPort, mediaPort: media.destination_port, sessionId: ready.id, server: '' },
+        target: {
+          host: '127.0.0.1',
+          signalingPort: ready.signalingPort,
+          mediaPort: media.destination_port,
+          sessionId: ready.id,
+          server: '',
+        },
         video,
         host: element,
         signal: controller.signal,
@@ -207,7 +219,17 @@ describe('<kit-stream-player> streaming', function () {
     expect(box.width).to.equal(640);
     expect(box.height).to.equal(240);
     const pointer = (type: string, x: number, y: number) =>
-      area.dispatchEvent(new PointerEvent(type, { clientX: box.left + x, clientY: box.top + y, bubbles: true, composed: true, pointerId: 1, button: 0, buttons: 1 }));
+      area.dispatchEvent(
+        new PointerEvent(type, {
+          clientX: box.left + x,
+          clientY: box.top + y,
+          bubbles: true,
+          composed: true,
+          pointerId: 1,
+          button: 0,
+          buttons: 1,
+        }),
+      );
 
     pointer('pointerdown', 20, 100); // on the left bar: not forwarded
     pointer('pointerdown', 160 + 100, 50);
@@ -330,8 +352,12 @@ describe('<kit-stream-player> streaming', function () {
     await timers.settle(500);
     timers.stop();
     expect(timers.pending(), 'timers the element left running').to.deep.equal([]);
-    await waitUntil(() => opened.peers.every((peer) => peer.connectionState === 'closed'), 'a peer connection stayed open', { timeout: 2000 });
-    await waitUntil(() => opened.sockets.every((socket) => socket.readyState === WebSocket.CLOSED), 'a socket stayed open', { timeout: 2000 });
+    await waitUntil(() => opened.peers.every((peer) => peer.connectionState === 'closed'), 'a peer connection stayed open', {
+      timeout: 2000,
+    });
+    await waitUntil(() => opened.sockets.every((socket) => socket.readyState === WebSocket.CLOSED), 'a socket stayed open', {
+      timeout: 2000,
+    });
     await waitUntil(async () => (await sim.sessions()).length === 0, 'the session was not terminated', { timeout: 3000 });
     expect(shadowVideo(element).srcObject).to.equal(null);
   });

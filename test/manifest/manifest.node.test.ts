@@ -207,14 +207,24 @@ for (const [tagName, surface] of Object.entries(expected)) {
   describe(`<${tagName}> in custom-elements.json`, () => {
     test('attributes, each tied to its property', () => {
       const declaration = element(tagName);
-      const attributes = Object.fromEntries((declaration.attributes ?? []).map((attribute) => [attribute.name, propertyOfAttribute(declaration, attribute.name) ?? '']));
+      const attributes = Object.fromEntries(
+        (declaration.attributes ?? []).map((attribute) => [attribute.name, propertyOfAttribute(declaration, attribute.name) ?? '']),
+      );
       assert.deepEqual(attributes, surface.attributes, changedOnPurpose);
     });
 
     test('public properties and methods', () => {
       const members = publicMembers(element(tagName));
-      assert.deepEqual(sorted(members.filter((member) => member.kind === 'field').map((member) => member.name)), sorted(surface.properties), changedOnPurpose);
-      assert.deepEqual(sorted(members.filter((member) => member.kind === 'method').map((member) => member.name)), sorted(surface.methods), changedOnPurpose);
+      assert.deepEqual(
+        sorted(members.filter((member) => member.kind === 'field').map((member) => member.name)),
+        sorted(surface.properties),
+        changedOnPurpose,
+      );
+      assert.deepEqual(
+        sorted(members.filter((member) => member.kind === 'method').map((member) => member.name)),
+        sorted(surface.methods),
+        changedOnPurpose,
+      );
     });
 
     test('events with their detail types', () => {
@@ -230,7 +240,11 @@ for (const [tagName, surface] of Object.entries(expected)) {
       const declaration = element(tagName);
       assert.deepEqual(sorted((declaration.slots ?? []).map((slot) => slot.name)), sorted(surface.slots), changedOnPurpose);
       assert.deepEqual(sorted((declaration.cssParts ?? []).map((part) => part.name)), sorted(surface.parts), changedOnPurpose);
-      assert.deepEqual(sorted((declaration.cssProperties ?? []).map((property) => property.name)), sorted(surface.cssProperties), changedOnPurpose);
+      assert.deepEqual(
+        sorted((declaration.cssProperties ?? []).map((property) => property.name)),
+        sorted(surface.cssProperties),
+        changedOnPurpose,
+      );
     });
 
     test('a summary and a description', () => {
@@ -276,13 +290,15 @@ function sourceProblems(tagName: string): string[] {
     for (const [, name] of text.matchAll(/this\.emit\(\s*'([\w-]+)'/g)) {
       const event = events.get(name!);
       if (!event) missing(`event "${name}"`);
-      else if (!/^CustomEvent<\w+>$/.test(event.type?.text ?? '')) problems.push(`${tagName} event "${name}": no detail type (write @fires {CustomEvent<Detail>})`);
+      else if (!/^CustomEvent<\w+>$/.test(event.type?.text ?? ''))
+        problems.push(`${tagName} event "${name}": no detail type (write @fires {CustomEvent<Detail>})`);
     }
     for (const [, names] of text.matchAll(/\bpart="([^"$]+)"/g)) {
       for (const name of names!.split(/\s+/).filter(Boolean)) if (!parts.has(name)) missing(`part "${name}"`);
     }
     for (const [, , name = ''] of text.matchAll(/<slot(\s+name="([^"]+)")?/g)) if (!slots.has(name)) missing(`slot "${name}"`);
-    for (const [name] of text.matchAll(new RegExp(`--${tagName}-[\\w-]+`, 'g'))) if (!cssProperties.has(name)) missing(`CSS property "${name}"`);
+    for (const [name] of text.matchAll(new RegExp(`--${tagName}-[\\w-]+`, 'g')))
+      if (!cssProperties.has(name)) missing(`CSS property "${name}"`);
     for (const [, name] of text.matchAll(/this\.(?:setAttribute|toggleAttribute)\(\s*'([\w-]+)'/g)) {
       if (!attributes.has(name!)) problems.push(`${tagName} attribute "${name}": set by the element, missing from the manifest`);
     }
@@ -292,7 +308,8 @@ function sourceProblems(tagName: string): string[] {
     if (!attribute.description?.trim()) problems.push(`${tagName} attribute "${attribute.name}": no description`);
   }
   for (const member of members.values()) {
-    if (!member.description?.trim()) problems.push(`${tagName} ${member.kind === 'method' ? 'method' : 'property'} "${member.name}": no description`);
+    if (!member.description?.trim())
+      problems.push(`${tagName} ${member.kind === 'method' ? 'method' : 'property'} "${member.name}": no description`);
   }
   const described = [
     ...(declaration.events ?? []).map((item) => ['event', item] as const),
@@ -317,7 +334,9 @@ test('everything public in the sources is in the manifest, described', () => {
 test("each event's detail type is the one the element's event map declares", () => {
   for (const tagName of Object.keys(expected)) {
     const eventMap = readFileSync(join(projectRoot, 'src', tagName, 'events.ts'), 'utf8');
-    const declared = Object.fromEntries([...eventMap.matchAll(/'([\w-]+)':\s*(CustomEvent<\w+>);/g)].map(([, name, type]) => [name!, type!]));
+    const declared = Object.fromEntries(
+      [...eventMap.matchAll(/'([\w-]+)':\s*(CustomEvent<\w+>);/g)].map(([, name, type]) => [name!, type!]),
+    );
     const documented = Object.fromEntries((element(tagName).events ?? []).map((event) => [event.name, event.type?.text ?? '']));
     assert.deepEqual(documented, declared, `<${tagName}>: @fires tags and src/${tagName}/events.ts disagree`);
   }

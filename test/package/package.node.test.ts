@@ -62,7 +62,10 @@ async function run(command: string, args: string[], cwd: string): Promise<string
 describe('the packed package', { skip: missingBuild, timeout: 120_000 }, () => {
   before(async () => {
     workDir = mkdtempSync(join(tmpdir(), 'live-stream-elements-package-'));
-    const packed = JSON.parse(await run('npm', ['pack', '--json', '--pack-destination', workDir], projectRoot)) as { filename: string; files: { path: string }[] }[];
+    const packed = JSON.parse(await run('npm', ['pack', '--json', '--pack-destination', workDir], projectRoot)) as {
+      filename: string;
+      files: { path: string }[];
+    }[];
     const tarball = join(workDir, packed[0]!.filename);
     tarballFiles = packed[0]!.files.map((file) => file.path);
 
@@ -80,13 +83,24 @@ describe('the packed package', { skip: missingBuild, timeout: 120_000 }, () => {
   });
 
   test('ships the builds, types, manifest and README, and no sources, tests or maps', () => {
-    for (const file of ['package.json', 'README.md', 'custom-elements.json', 'dist/index.js', 'dist/theta-proxy-cli.js', 'dist/types/index.d.ts', 'dist/types/react/index.d.ts']) {
+    for (const file of [
+      'package.json',
+      'README.md',
+      'custom-elements.json',
+      'dist/index.js',
+      'dist/theta-proxy-cli.js',
+      'dist/types/index.d.ts',
+      'dist/types/react/index.d.ts',
+    ]) {
       assert.ok(tarballFiles.includes(file), `${file} is not in the package`);
     }
     for (const name of Object.keys(cdnFiles)) {
-      for (const file of [`dist/cdn/${name}.js`, `dist/cdn/${name}.iife.js`]) assert.ok(tarballFiles.includes(file), `${file} is not in the package`);
+      for (const file of [`dist/cdn/${name}.js`, `dist/cdn/${name}.iife.js`])
+        assert.ok(tarballFiles.includes(file), `${file} is not in the package`);
     }
-    const unwanted = tarballFiles.filter((file) => /^(src|test|demo)\//.test(file) || file.endsWith('.map') || file.endsWith('.ts') && !file.endsWith('.d.ts'));
+    const unwanted = tarballFiles.filter(
+      (file) => /^(src|test|demo)\//.test(file) || file.endsWith('.map') || (file.endsWith('.ts') && !file.endsWith('.d.ts')),
+    );
     assert.deepEqual(unwanted, []);
   });
 
@@ -94,6 +108,7 @@ describe('the packed package', { skip: missingBuild, timeout: 120_000 }, () => {
     const specifiers = [
       '',
       '/kit-stream-player.js',
+      '/app-streamer-connector.js',
       '/theta-live-setup.js',
       '/theta-proxy',
       '/theta-proxy.js',
@@ -118,7 +133,9 @@ console.log(JSON.stringify(specifiers.map((specifier) => import.meta.resolve(spe
     const manifest = JSON.parse(readFileSync(join(installed, installedPackage.customElements), 'utf8')) as {
       modules: { declarations?: { tagName?: string }[] }[];
     };
-    const tags = manifest.modules.flatMap((module) => (module.declarations ?? []).flatMap((declaration) => (declaration.tagName ? [declaration.tagName] : [])));
+    const tags = manifest.modules.flatMap((module) =>
+      (module.declarations ?? []).flatMap((declaration) => (declaration.tagName ? [declaration.tagName] : [])),
+    );
     assert.deepEqual(tags.sort(), allTags);
   });
 
@@ -128,7 +145,10 @@ const again = await import('${packageName}/theta-proxy.js');
 const handler = proxy.createThetaProxy({ serviceAccountId: 'srvacc_test', serviceAccountSecret: 'secret' });
 const response = await handler(new Request('http://localhost/not-a-theta-call'));
 console.log(JSON.stringify({ same: proxy.createThetaProxy === again.createThetaProxy, status: response.status }));`;
-    const result = JSON.parse(await run(process.execPath, ['--input-type=module', '-e', script], consumer)) as { same: boolean; status: number };
+    const result = JSON.parse(await run(process.execPath, ['--input-type=module', '-e', script], consumer)) as {
+      same: boolean;
+      status: number;
+    };
     assert.equal(result.same, true);
     assert.ok(result.status >= 400 && result.status < 500, `an unknown path answered ${result.status}`);
 
@@ -145,7 +165,11 @@ console.log(JSON.stringify({ same: proxy.createThetaProxy === again.createThetaP
     };
     visit(join(installed, 'dist/theta-proxy.js'));
     visit(join(installed, 'dist/theta-proxy-cli.js'));
-    assert.deepEqual([...bare].filter((specifier) => !specifier.startsWith('node:')), [], `the proxy imports ${[...seen].map((file) => relative(installed, file)).join(', ')}`);
+    assert.deepEqual(
+      [...bare].filter((specifier) => !specifier.startsWith('node:')),
+      [],
+      `the proxy imports ${[...seen].map((file) => relative(installed, file)).join(', ')}`,
+    );
   });
 
   test('`live-stream-elements theta-proxy` starts the proxy from node_modules/.bin', async () => {
@@ -206,6 +230,7 @@ console.log(JSON.stringify({ same: proxy.createThetaProxy === again.createThetaP
       join(consumer, 'uses-every-entry.tsx'),
       `import { KitStreamPlayer, ThetaLiveSetup, type KitSessionReadyDetail, type ThetaStatusChangeDetail } from '${packageName}';
 import { KitStreamPlayer as KitStreamPlayerOnly } from '${packageName}/kit-stream-player.js';
+import { createAppStreamerConnector, type AppStreamerLike } from '${packageName}/app-streamer-connector.js';
 import { ThetaLiveSetup as ThetaLiveSetupOnly } from '${packageName}/theta-live-setup.js';
 import { createThetaProxy, type ThetaProxyOptions } from '${packageName}/theta-proxy';
 import { createThetaProxy as createThetaProxyAgain } from '${packageName}/theta-proxy.js';
@@ -232,6 +257,8 @@ const options: ThetaProxyOptions = { serviceAccountId: 'srvacc_x', serviceAccoun
 const handlers = [createThetaProxy(options), createThetaProxyAgain(options)];
 const eventName: string = kitStreamPlayerEvents.onKitConnected;
 const playerRef: { current: KitStreamPlayerElement | null } = { current: player };
+const appStreamer: AppStreamerLike = { connect: async () => undefined, sendMessage: () => undefined };
+player.connector = createAppStreamerConnector(appStreamer, { maxReconnects: 2 });
 
 export const view = (
   <>
@@ -297,24 +324,39 @@ createRoot(root).render(createElement(KitStreamPlayer, { appId: 'usd-viewer', fi
       });
 
       for (const name of Object.keys(cdnFiles)) {
-        pages[`/module-${name}.html`] = { type: 'text/html', body: page(name, `<script type="module" src="${cdnUrl(`${name}.js`)}"></script>`) };
+        pages[`/module-${name}.html`] = {
+          type: 'text/html',
+          body: page(name, `<script type="module" src="${cdnUrl(`${name}.js`)}"></script>`),
+        };
         pages[`/classic-${name}.html`] = { type: 'text/html', body: page(name, `<script src="${cdnUrl(`${name}.iife.js`)}"></script>`) };
       }
       pages['/classic-each-element.html'] = {
         type: 'text/html',
-        body: page('each', `<script src="${cdnUrl('kit-stream-player.iife.js')}"></script><script src="${cdnUrl('theta-live-setup.iife.js')}"></script>`),
+        body: page(
+          'each',
+          `<script src="${cdnUrl('kit-stream-player.iife.js')}"></script><script src="${cdnUrl('theta-live-setup.iife.js')}"></script>`,
+        ),
       };
       pages['/cdn-then-npm.html'] = {
         type: 'text/html',
-        body: page('cdn then npm', `<script type="module" src="${cdnUrl('live-stream-elements.js')}"></script><script type="module" src="/bundled/app.js"></script>`),
+        body: page(
+          'cdn then npm',
+          `<script type="module" src="${cdnUrl('live-stream-elements.js')}"></script><script type="module" src="/bundled/app.js"></script>`,
+        ),
       };
       pages['/npm-then-cdn.html'] = {
         type: 'text/html',
-        body: page('npm then cdn', `<script type="module" src="/bundled/app.js"></script><script type="module" src="${cdnUrl('live-stream-elements.js')}"></script>`),
+        body: page(
+          'npm then cdn',
+          `<script type="module" src="/bundled/app.js"></script><script type="module" src="${cdnUrl('live-stream-elements.js')}"></script>`,
+        ),
       };
       pages['/classic-and-npm.html'] = {
         type: 'text/html',
-        body: page('classic and npm', `<script src="${cdnUrl('live-stream-elements.iife.js')}"></script><script type="module" src="/bundled/app.js"></script>`),
+        body: page(
+          'classic and npm',
+          `<script src="${cdnUrl('live-stream-elements.iife.js')}"></script><script type="module" src="/bundled/app.js"></script>`,
+        ),
       };
       pages['/react.html'] = { type: 'text/html', body: page('react', `<script type="module" src="/bundled/react-app.js"></script>`) };
 
@@ -332,7 +374,8 @@ createRoot(root).render(createElement(KitStreamPlayer, { appId: 'usd-viewer', fi
       const { page: loaded, errors } = await openPage(browser, `${server.origin}${path}`, expectedErrors);
       if (rendered) await loaded.waitForSelector(rendered, { timeout: 5000 });
       const report = await upgradeReport(loaded, tags, localApi);
-      for (const tag of tags) assert.equal(report[tag]?.upgraded, true, `${path}: <${tag}> did not upgrade (${JSON.stringify(report[tag])})`);
+      for (const tag of tags)
+        assert.equal(report[tag]?.upgraded, true, `${path}: <${tag}> did not upgrade (${JSON.stringify(report[tag])})`);
       assert.deepEqual(errors, [], `${path} had errors`);
       return loaded;
     }
@@ -341,13 +384,19 @@ createRoot(root).render(createElement(KitStreamPlayer, { appId: 'usd-viewer', fi
       test(`dist/cdn/${name}.js as a module registers ${tags.join(' and ')}`, async () => {
         const loaded = await check(`/module-${name}.html`, tags);
         const others = allTags.filter((tag) => !tags.includes(tag));
-        assert.deepEqual(await loaded.evaluate((names: string[]) => names.filter((tag) => customElements.get(tag)), others), [], 'registers only its own elements');
+        assert.deepEqual(
+          await loaded.evaluate((names: string[]) => names.filter((tag) => customElements.get(tag)), others),
+          [],
+          'registers only its own elements',
+        );
         await loaded.close();
       });
 
       test(`dist/cdn/${name}.iife.js as a classic script registers ${tags.join(' and ')} and sets window.LiveStreamElements`, async () => {
         const loaded = await check(`/classic-${name}.html`, tags);
-        const exported = await loaded.evaluate(() => Object.keys((window as unknown as { LiveStreamElements?: object }).LiveStreamElements ?? {}));
+        const exported = await loaded.evaluate(() =>
+          Object.keys((window as unknown as { LiveStreamElements?: object }).LiveStreamElements ?? {}),
+        );
         const classNames = { 'kit-stream-player': 'KitStreamPlayer', 'theta-live-setup': 'ThetaLiveSetup' } as Record<string, string>;
         for (const tag of tags) assert.ok(exported.includes(classNames[tag]!), `window.LiveStreamElements.${classNames[tag]}`);
         await loaded.close();
@@ -364,7 +413,9 @@ createRoot(root).render(createElement(KitStreamPlayer, { appId: 'usd-viewer', fi
     for (const path of ['/cdn-then-npm.html', '/npm-then-cdn.html', '/classic-and-npm.html']) {
       test(`two copies on one page do not clash (${path.slice(1, -5)})`, async () => {
         const loaded = await check(path, allTags);
-        await loaded.waitForFunction(() => (window as unknown as { npmBuildLoaded?: string }).npmBuildLoaded !== undefined, { timeout: 5000 });
+        await loaded.waitForFunction(() => (window as unknown as { npmBuildLoaded?: string }).npmBuildLoaded !== undefined, {
+          timeout: 5000,
+        });
         await loaded.close();
       });
     }

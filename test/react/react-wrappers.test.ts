@@ -7,7 +7,12 @@ import { expect, waitUntil } from '@open-wc/testing';
 import { createElement, type ComponentProps } from 'react';
 import { flushSync } from 'react-dom';
 import { createRoot, type Root } from 'react-dom/client';
-import type { KitErrorDetail, KitStreamPlayer as KitStreamPlayerElement, ThetaErrorDetail, ThetaLiveSetup as ThetaLiveSetupElement } from '../../src/index.js';
+import type {
+  KitErrorDetail,
+  KitStreamPlayer as KitStreamPlayerElement,
+  ThetaErrorDetail,
+  ThetaLiveSetup as ThetaLiveSetupElement,
+} from '../../src/index.js';
 import { KitStreamPlayer, ThetaLiveSetup } from '../../src/react/index.js';
 
 let container: HTMLElement;

@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type KitSimulator, type KitSimulatorOptions, startKitSimulator } from '../../demo/simulators/kit/kit-simulator.js';
-import { type ThetaSimulatorOptions, startThetaSimulator } from '../../demo/simulators/theta/theta-simulator.js';
+import { startThetaSimulator } from '../../demo/simulators/theta/theta-simulator.js';
 import { createThetaProxy } from '../../src/theta-proxy/index.js';
 import { serveFetchHandler } from '../../src/theta-proxy/node-server.js';
 
@@ -38,10 +38,15 @@ export async function startSimulatorHub(): Promise<SimulatorHub> {
     // The Theta simulator behind the proxy, as a page should use it; the simulator's own URL and the account's
     // secret are returned too, for tests that talk to the API directly or look for leaks.
     theta: async (options) => {
-      const simulator = await startThetaSimulator(options as ThetaSimulatorOptions);
+      const simulator = await startThetaSimulator(options);
       const [account] = simulator.serviceAccounts;
       const proxy = await serveFetchHandler(
-        createThetaProxy({ serviceAccountId: account.id, serviceAccountSecret: account.secret, upstream: simulator.url, allowedOrigins: '*' }),
+        createThetaProxy({
+          serviceAccountId: account.id,
+          serviceAccountSecret: account.secret,
+          upstream: simulator.url,
+          allowedOrigins: '*',
+        }),
         { host: '127.0.0.1', port: 0 },
       );
       let publisher: ChildProcess | undefined;
@@ -68,7 +73,21 @@ export async function startSimulatorHub(): Promise<SimulatorHub> {
             await stopPublishing();
             publisher = spawn(
               'ffmpeg',
-              ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=15', '-t', '60', '-f', 'flv', String(body.url)],
+              [
+                '-hide_banner',
+                '-loglevel',
+                'error',
+                '-re',
+                '-f',
+                'lavfi',
+                '-i',
+                'testsrc=size=320x240:rate=15',
+                '-t',
+                '60',
+                '-f',
+                'flv',
+                String(body.url),
+              ],
               { stdio: 'ignore' },
             );
             return { publishing: true };

@@ -24,7 +24,6 @@ export interface RecordedRequest {
   headers: Record<string, string>;
 }
 
-
 export interface KitSessionInfo {
   id: string;
   ready: boolean;
@@ -102,10 +101,13 @@ export class ThetaSimulatorHandle {
   ) {}
 
   static async start(options: Record<string, unknown> = {}): Promise<ThetaSimulatorHandle> {
-    const started = await call<{ id: string; apiBase: string; simulatorUrl: string; serviceAccountId: string; secret: string }>(`${hub()}/theta`, {
-      method: 'POST',
-      body: JSON.stringify(options),
-    });
+    const started = await call<{ id: string; apiBase: string; simulatorUrl: string; serviceAccountId: string; secret: string }>(
+      `${hub()}/theta`,
+      {
+        method: 'POST',
+        body: JSON.stringify(options),
+      },
+    );
     return new ThetaSimulatorHandle(started.id, started.apiBase, started.simulatorUrl, started.serviceAccountId, started.secret);
   }
 

@@ -90,7 +90,10 @@ describe('ThetaClient through the proxy, against the simulator', () => {
     const live = await client.getStream(created.id);
     assert.equal(live.status, 'on');
     assert.match(live.playback_uri ?? '', /\.m3u8$/);
-    assert.deepEqual((await client.listStreams(undefined, 'on')).streams.map((stream) => stream.id), [created.id]);
+    assert.deepEqual(
+      (await client.listStreams(undefined, 'on')).streams.map((stream) => stream.id),
+      [created.id],
+    );
 
     await client.unselectIngestor(ingestors[0]!.id);
     assert.equal((await client.getStream(created.id)).stream_key, null);
@@ -101,7 +104,7 @@ describe('ThetaClient through the proxy, against the simulator', () => {
     assert.equal(gone.message, 'Stream not found');
   });
 
-  test('surfaces the service\'s own messages', async () => {
+  test("surfaces the service's own messages", async () => {
     for (const name of ['a', 'b', 'c']) await client.createStream(name);
     const limit = await rejection(client.createStream('d'));
     assert.equal(limit.code, 'http');
@@ -116,7 +119,12 @@ describe('ThetaClient through the proxy, against the simulator', () => {
   });
 
   test('explains an HTML error page instead of showing markup', async () => {
-    await arm(simulator, { path: '^/ingestor/filter$', status: 502, body: '<!doctype html><html><body><h1>502</h1></body></html>', contentType: 'text/html' });
+    await arm(simulator, {
+      path: '^/ingestor/filter$',
+      status: 502,
+      body: '<!doctype html><html><body><h1>502</h1></body></html>',
+      contentType: 'text/html',
+    });
     const error = await rejection(client.listIngestors());
     assert.equal(error.code, 'http');
     assert.equal(error.status, 502);
@@ -174,7 +182,7 @@ describe('ThetaClient through the proxy, against the simulator', () => {
     assert.equal(noId.code, 'malformed');
   });
 
-  test('reports the proxy\'s timeout when the service is too slow', async () => {
+  test("reports the proxy's timeout when the service is too slow", async () => {
     await arm(simulator, { path: '^/ingestor/filter$', delayMs: 3000 });
     const error = await rejection(client.listIngestors());
     assert.equal(error.code, 'http');
@@ -182,7 +190,7 @@ describe('ThetaClient through the proxy, against the simulator', () => {
     assert.match(error.message, /did not answer within 1 s/);
   });
 
-  test('reports its own timeout and the caller\'s abort', async () => {
+  test("reports its own timeout and the caller's abort", async () => {
     await arm(simulator, { path: '^/ingestor/filter$', delayMs: 800, times: 2 });
     const impatient = new ThetaClient({ apiBase: proxy.url, timeoutMs: 150 });
     const timeout = await rejection(impatient.listIngestors());

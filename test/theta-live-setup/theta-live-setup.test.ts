@@ -250,8 +250,16 @@ describe('<theta-live-setup>', function () {
       it(`shows the service message when ${step} fails, and Retry recovers`, async () => {
         const sim = await ThetaSimulatorHandle.start();
         simulator = sim;
-        await sim.fault({ method, path, status: 500, body: '{"status":"error","message":"Edge network is having a moment"}', contentType: 'application/json' });
-        const error = new Promise<CustomEvent>((resolve) => document.addEventListener('theta-error', (event) => resolve(event as CustomEvent), { once: true }));
+        await sim.fault({
+          method,
+          path,
+          status: 500,
+          body: '{"status":"error","message":"Edge network is having a moment"}',
+          contentType: 'application/json',
+        });
+        const error = new Promise<CustomEvent>((resolve) =>
+          document.addEventListener('theta-error', (event) => resolve(event as CustomEvent), { once: true }),
+        );
         const { element } = await setup();
         if (step !== 'listing streams') await createStream(element, 'Show');
         if (step === 'selecting an ingestor') (await untilButton(element, 'Select')).click();
@@ -269,8 +277,16 @@ describe('<theta-live-setup>', function () {
     it('says so when the service answers with an HTML page', async () => {
       const sim = await ThetaSimulatorHandle.start();
       simulator = sim;
-      await sim.fault({ method: 'GET', path: '^/service_account/', status: 502, body: '<html><body><h1>Bad gateway</h1></body></html>', contentType: 'text/html' });
-      const error = new Promise<CustomEvent>((resolve) => document.addEventListener('theta-error', (event) => resolve(event as CustomEvent), { once: true }));
+      await sim.fault({
+        method: 'GET',
+        path: '^/service_account/',
+        status: 502,
+        body: '<html><body><h1>Bad gateway</h1></body></html>',
+        contentType: 'text/html',
+      });
+      const error = new Promise<CustomEvent>((resolve) =>
+        document.addEventListener('theta-error', (event) => resolve(event as CustomEvent), { once: true }),
+      );
       const { element } = await setup();
       expect((await error).detail.message).to.contain('HTML page instead of JSON');
       await element.updateComplete;
@@ -280,7 +296,13 @@ describe('<theta-live-setup>', function () {
     it('shows the unselect refusal from the service', async () => {
       const { element, sim } = await setup();
       await goLive(element);
-      await sim.fault({ method: 'PUT', path: '/unselect$', status: 403, body: '{"status":"error","message":"You are not authorized to unselect this ingestor"}', contentType: 'application/json' });
+      await sim.fault({
+        method: 'PUT',
+        path: '/unselect$',
+        status: 403,
+        body: '{"status":"error","message":"You are not authorized to unselect this ingestor"}',
+        contentType: 'application/json',
+      });
       button(element, 'Unselect').click();
       await until(() => errorText(element) === 'You are not authorized to unselect this ingestor', 'the refusal was not shown');
       expect(element.currentStep).to.equal('live');
@@ -306,12 +328,25 @@ describe('<theta-live-setup>', function () {
       console[method] = (...args: unknown[]) => logged.push(args.map(String).join(' '));
     });
     const details: unknown[] = [];
-    const names = ['theta-stream-created', 'theta-stream-selected', 'theta-ingestor-selected', 'theta-ingestor-unselected', 'theta-status-change', 'theta-error'];
+    const names = [
+      'theta-stream-created',
+      'theta-stream-selected',
+      'theta-ingestor-selected',
+      'theta-ingestor-unselected',
+      'theta-status-change',
+      'theta-error',
+    ];
     const record = (event: Event) => details.push((event as CustomEvent).detail);
     names.forEach((name) => document.addEventListener(name, record));
     try {
       // The direct mode: the page holds the secret (local tools only), the strongest test of where it could leak.
-      await sim.fault({ method: 'PUT', path: '/unselect$', status: 403, body: '{"status":"error","message":"You are not authorized to unselect this ingestor"}', contentType: 'application/json' });
+      await sim.fault({
+        method: 'PUT',
+        path: '/unselect$',
+        status: 403,
+        body: '{"status":"error","message":"You are not authorized to unselect this ingestor"}',
+        contentType: 'application/json',
+      });
       const { element } = await setup({}, { 'api-base': sim.simulatorUrl, 'service-account-id': sim.serviceAccountId }, (element) => {
         element.serviceAccountSecret = sim.secret;
       });

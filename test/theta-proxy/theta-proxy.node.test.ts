@@ -73,6 +73,7 @@ describe('Theta proxy', () => {
   async function send(handler: (request: Request) => Promise<Response>, path: string, init: RequestInit = {}) {
     const response = await handler(new Request(`http://proxy.test${path}`, init));
     const text = await response.text();
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the tests walk untyped JSON answers and let assert check them
     let json: any;
     try {
       json = JSON.parse(text);
@@ -91,7 +92,12 @@ describe('Theta proxy', () => {
       ['GET', `/service_account/${accountId}/streams?status=on&evil=1`, `/service_account/${accountId}/streams?status=on`],
       ['GET', '/service_account/me/streams', `/service_account/${accountId}/streams`],
       ['GET', '/ingestor/filter?lat=1', '/ingestor/filter'],
-      ['PUT', '/ingestor/0x093D7e6936fbd2e86f72DB6A5060CbC1535A232A/select', '/ingestor/0x093D7e6936fbd2e86f72DB6A5060CbC1535A232A/select', '{"tva_stream":"stream_abc123"}'],
+      [
+        'PUT',
+        '/ingestor/0x093D7e6936fbd2e86f72DB6A5060CbC1535A232A/select',
+        '/ingestor/0x093D7e6936fbd2e86f72DB6A5060CbC1535A232A/select',
+        '{"tva_stream":"stream_abc123"}',
+      ],
       ['PUT', '/ingestor/0xabc/unselect', '/ingestor/0xabc/unselect', '{}'],
     ];
     for (const [method, path, upstreamPath, body] of calls) {
@@ -148,7 +154,7 @@ describe('Theta proxy', () => {
     assert.equal(upstream.requests.length, 0);
   });
 
-  test('adds its credentials and strips the page\'s credentials and other headers', async () => {
+  test("adds its credentials and strips the page's credentials and other headers", async () => {
     const { response } = await send(proxy(), '/stream', {
       method: 'POST',
       body: '{"name":"x"}',
@@ -177,12 +183,16 @@ describe('Theta proxy', () => {
     assert.notEqual(headers['user-agent'], 'page');
   });
 
-  test('passes the upstream status and body through, so the page sees the service\'s own message', async () => {
+  test("passes the upstream status and body through, so the page sees the service's own message", async () => {
     upstream.respond = (_request, res) => {
       res.writeHead(400, { 'Content-Type': 'application/json', 'X-Internal': 'secret-ish' });
       res.end(JSON.stringify({ status: 'error', message: 'Live stream limit reached - you already have 3/3 streams' }));
     };
-    const { response, json } = await send(proxy(), '/stream', { method: 'POST', body: '{"name":"x"}', headers: { 'Content-Type': 'application/json' } });
+    const { response, json } = await send(proxy(), '/stream', {
+      method: 'POST',
+      body: '{"name":"x"}',
+      headers: { 'Content-Type': 'application/json' },
+    });
     assert.equal(response.status, 400);
     assert.deepEqual(json, { status: 'error', message: 'Live stream limit reached - you already have 3/3 streams' });
     assert.equal(response.headers.get('x-internal'), null, 'only the content type is passed on');
@@ -231,7 +241,11 @@ describe('Theta proxy', () => {
     const handler = proxy({ allowedOrigins: ['https://studio.example'] });
     const preflight = await send(handler, '/stream', {
       method: 'OPTIONS',
-      headers: { Origin: 'https://studio.example', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type' },
+      headers: {
+        Origin: 'https://studio.example',
+        'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'content-type',
+      },
     });
     assert.equal(preflight.response.status, 204);
     assert.equal(preflight.response.headers.get('access-control-allow-origin'), 'https://studio.example');
@@ -257,7 +271,7 @@ describe('Theta proxy', () => {
     assert.equal(upstream.requests.length, 1, 'only the allowed request reached the upstream');
 
     const sameOrigin = await send(proxy(), '/ingestor/filter', { headers: { Origin: 'http://proxy.test' } });
-    assert.equal(sameOrigin.response.status, 200, 'a page from the proxy\'s own origin needs no configuration');
+    assert.equal(sameOrigin.response.status, 200, "a page from the proxy's own origin needs no configuration");
     const noOrigin = await send(proxy(), '/ingestor/filter');
     assert.equal(noOrigin.response.status, 200);
     assert.equal(noOrigin.response.headers.get('access-control-allow-origin'), null);
@@ -291,7 +305,11 @@ describe('Theta proxy', () => {
     assert.equal(streamed.response.status, 413);
     assert.ok(pulls < 10, `stopped reading early (${pulls} chunks)`);
 
-    const text = await send(handler, '/stream', { method: 'POST', body: 'name=x', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+    const text = await send(handler, '/stream', {
+      method: 'POST',
+      body: 'name=x',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    });
     assert.equal(text.response.status, 415);
     const broken = await send(handler, '/stream', { method: 'POST', body: '{"name":', headers: { 'Content-Type': 'application/json' } });
     assert.equal(broken.response.status, 400);

@@ -18,18 +18,24 @@ export const readmePath = join(projectRoot, 'README.md');
 
 /** Text for a Markdown table cell: one line, pipes escaped. */
 function cell(text: string | undefined): string {
-  return (text ?? '').replace(/\s*\n\s*/g, ' ').replace(/\|/g, '\\|').trim();
+  return (text ?? '')
+    .replace(/\s*\n\s*/g, ' ')
+    .replace(/\|/g, '\\|')
+    .trim();
 }
 
 const code = (text: string | undefined) => (text ? `\`${cell(text)}\`` : '');
 
 function table(header: string[], rows: string[][]): string {
   if (rows.length === 0) return '';
-  return [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n');
+  return [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join(
+    '\n',
+  );
 }
 
 /** `kit-session-ready` -> `onKitSessionReady`, as in `live-stream-elements/react`. */
-export const reactPropOf = (eventName: string) => `on${eventName.replace(/(^|-)([a-z])/g, (_match, _dash, letter: string) => letter.toUpperCase())}`;
+export const reactPropOf = (eventName: string) =>
+  `on${eventName.replace(/(^|-)([a-z])/g, (_match, _dash, letter: string) => letter.toUpperCase())}`;
 
 function signature(method: ClassMethod): string {
   const parameters = (method.parameters ?? []).map(
@@ -63,11 +69,23 @@ function elementReference(element: ElementDeclaration): string {
             code(field.default),
             cell(`${field.description ?? ''} ${notes(field)}`),
           ]),
-          ...attributesOnly.map((attribute) => [code(attribute.name), '(attribute only)', code(attribute.type?.text), code(attribute.default), cell(attribute.description)]),
+          ...attributesOnly.map((attribute) => [
+            code(attribute.name),
+            '(attribute only)',
+            code(attribute.type?.text),
+            code(attribute.default),
+            cell(attribute.description),
+          ]),
         ],
       ),
     ],
-    ['Methods', table(['Method', 'Description'], methods.map((method) => [code(signature(method)), cell(method.description)]))],
+    [
+      'Methods',
+      table(
+        ['Method', 'Description'],
+        methods.map((method) => [code(signature(method)), cell(method.description)]),
+      ),
+    ],
     [
       'Events',
       table(
@@ -80,11 +98,26 @@ function elementReference(element: ElementDeclaration): string {
         ]),
       ),
     ],
-    ['Slots', table(['Slot', 'Description'], (element.slots ?? []).map((slot) => [slot.name ? code(slot.name) : '(default)', cell(slot.description)]))],
-    ['CSS parts', table(['Part', 'Description'], (element.cssParts ?? []).map((part) => [code(part.name), cell(part.description)]))],
+    [
+      'Slots',
+      table(
+        ['Slot', 'Description'],
+        (element.slots ?? []).map((slot) => [slot.name ? code(slot.name) : '(default)', cell(slot.description)]),
+      ),
+    ],
+    [
+      'CSS parts',
+      table(
+        ['Part', 'Description'],
+        (element.cssParts ?? []).map((part) => [code(part.name), cell(part.description)]),
+      ),
+    ],
     [
       'CSS custom properties',
-      table(['Property', 'Description'], (element.cssProperties ?? []).map((property) => [code(property.name), cell(property.description)])),
+      table(
+        ['Property', 'Description'],
+        (element.cssProperties ?? []).map((property) => [code(property.name), cell(property.description)]),
+      ),
     ],
   ];
   const intro = [element.summary, element.description].filter(Boolean).map((text) => text!.trim());

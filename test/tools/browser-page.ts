@@ -46,7 +46,8 @@ export async function openPage(browser: Browser, url: string, ignoreErrors: RegE
   page.on('console', (message) => {
     const about = message.location().url;
     // The browser asks for /favicon.ico by itself; its 404 is not the page's doing.
-    if (message.type() === 'error' && !about?.endsWith('/favicon.ico')) record(`console.error: ${message.text()}${about ? ` (${about})` : ''}`);
+    if (message.type() === 'error' && !about?.endsWith('/favicon.ico'))
+      record(`console.error: ${message.text()}${about ? ` (${about})` : ''}`);
   });
   await page.goto(url, { waitUntil: 'load' });
   return { page, errors };
@@ -93,7 +94,9 @@ export async function upgradeReport(
           count,
           upgraded:
             elementClass !== undefined &&
-            elements.every((element) => element instanceof elementClass && element.shadowRoot !== null && element.shadowRoot.childNodes.length > 0),
+            elements.every(
+              (element) => element instanceof elementClass && element.shadowRoot !== null && element.shadowRoot.childNodes.length > 0,
+            ),
         };
       }
       return report;

@@ -27,7 +27,9 @@ function exportNames(): Record<string, string[]> {
   const script = `const names = {};
 for (const specifier of ${JSON.stringify(Object.keys(bundles))}) names[specifier] = Object.keys(require(specifier));
 process.stdout.write(JSON.stringify(names));`;
-  return JSON.parse(execFileSync(process.execPath, ['--input-type=commonjs', '-e', script], { cwd: projectRoot, encoding: 'utf8' })) as Record<string, string[]>;
+  return JSON.parse(
+    execFileSync(process.execPath, ['--input-type=commonjs', '-e', script], { cwd: projectRoot, encoding: 'utf8' }),
+  ) as Record<string, string[]>;
 }
 
 /** An ES module that re-exports a CommonJS module's names one by one. */
@@ -56,7 +58,11 @@ async function buildBundles(): Promise<Map<string, string>> {
         name: 'reexport-commonjs',
         setup(build) {
           build.onResolve({ filter: /^prebundle:/ }, ({ path }) => ({ path: path.slice('prebundle:'.length), namespace: 'prebundle' }));
-          build.onLoad({ filter: /.*/, namespace: 'prebundle' }, ({ path }) => ({ contents: reexportingModule(path, names[path] ?? []), resolveDir: projectRoot, loader: 'js' }));
+          build.onLoad({ filter: /.*/, namespace: 'prebundle' }, ({ path }) => ({
+            contents: reexportingModule(path, names[path] ?? []),
+            resolveDir: projectRoot,
+            loader: 'js',
+          }));
         },
       },
     ],

@@ -36,7 +36,12 @@ export function measureCdnFiles(): CdnFileSize[] {
     const path = join(cdnDir, file);
     if (!existsSync(path)) throw new Error(`dist/cdn/${file} is missing: run \`npm run build\`.`);
     const contents = readFileSync(path);
-    return { file, minified: contents.length, gzipped: gzipSync(contents, { level: 9 }).length, budget: gzipBudgets[file.replace(/(\.iife)?\.js$/, '')]! };
+    return {
+      file,
+      minified: contents.length,
+      gzipped: gzipSync(contents, { level: 9 }).length,
+      budget: gzipBudgets[file.replace(/(\.iife)?\.js$/, '')],
+    };
   });
 }
 
@@ -63,7 +68,9 @@ function main(): number {
   console.log(`${'file'.padEnd(width)}  ${'minified'.padStart(10)}  ${'gzipped'.padStart(10)}  ${'budget'.padStart(10)}`);
   for (const { file, minified, gzipped, budget } of sizes) {
     const verdict = gzipped <= budget ? '' : `  OVER by ${gzipped - budget} bytes`;
-    console.log(`${file.padEnd(width)}  ${String(minified).padStart(10)}  ${String(gzipped).padStart(10)}  ${String(budget).padStart(10)}${verdict}`);
+    console.log(
+      `${file.padEnd(width)}  ${String(minified).padStart(10)}  ${String(gzipped).padStart(10)}  ${String(budget).padStart(10)}${verdict}`,
+    );
   }
   console.log(`\nMarkdown:\n\n${sizeTable(sizes)}\n`);
   const over = sizes.filter(({ gzipped, budget }) => gzipped > budget);

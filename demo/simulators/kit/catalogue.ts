@@ -133,7 +133,7 @@ export function parseCatalogue(input: unknown): KitAppCatalogue {
       id,
       ...optionalString(app.name, 'name', `${where}.name`),
       ...optionalString(app.description, 'description', `${where}.description`),
-      ...(tags === undefined ? {} : { tags: [...(tags as string[])] }),
+      ...(tags === undefined ? {} : { tags: [...tags] }),
       versions,
     };
   });

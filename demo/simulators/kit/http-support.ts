@@ -7,10 +7,7 @@ export interface ValidationIssue {
   type: string;
 }
 
-export type BodyReadResult =
-  | { kind: 'complete'; text: string; bytes: number }
-  | { kind: 'too-large' }
-  | { kind: 'aborted' };
+export type BodyReadResult = { kind: 'complete'; text: string; bytes: number } | { kind: 'too-large' } | { kind: 'aborted' };
 
 /**
  * After refusing an oversized body the rest is still read and thrown away, so the client
@@ -102,12 +99,7 @@ export function canAnswer(response: ServerResponse): boolean {
   return !response.headersSent && !response.writableEnded && !response.destroyed;
 }
 
-export function sendRaw(
-  response: ServerResponse,
-  status: number,
-  body: string | undefined,
-  headers: OutgoingHttpHeaders,
-): void {
+export function sendRaw(response: ServerResponse, status: number, body: string | undefined, headers: OutgoingHttpHeaders): void {
   if (!canAnswer(response)) return;
   const bodyless = status === 204 || status === 304 || body === undefined;
   const payload = bodyless ? undefined : Buffer.from(body, 'utf8');
@@ -129,12 +121,7 @@ export function mergeHeaders(...sources: OutgoingHttpHeaders[]): OutgoingHttpHea
   return merged;
 }
 
-export function sendJson(
-  response: ServerResponse,
-  status: number,
-  value: unknown,
-  headers: OutgoingHttpHeaders = {},
-): void {
+export function sendJson(response: ServerResponse, status: number, value: unknown, headers: OutgoingHttpHeaders = {}): void {
   sendRaw(response, status, JSON.stringify(value), { 'Content-Type': 'application/json', ...headers });
 }
 

@@ -265,7 +265,8 @@ function applyOptions(current: EffectiveOptions, patch: unknown, started: boolea
         next.retryAfterSeconds = value as number;
         break;
       case 'terminateForms':
-        if (value !== 'both' && value !== 'path' && value !== 'body') throw new TypeError("terminateForms must be 'both', 'path' or 'body'");
+        if (value !== 'both' && value !== 'path' && value !== 'body')
+          throw new TypeError("terminateForms must be 'both', 'path' or 'body'");
         next.terminateForms = value;
         break;
       case 'media':
@@ -292,7 +293,8 @@ function normalizePrefix(value: unknown): string {
   if (trimmed === '') return '';
   if (/[?#\s]/.test(trimmed)) throw new TypeError('prefix must be a plain path without query, fragment or spaces');
   const prefix = `/${trimmed}`;
-  if (prefix === '/_control' || prefix.startsWith('/_control/')) throw new TypeError('prefix cannot be /_control, where the control endpoints live');
+  if (prefix === '/_control' || prefix.startsWith('/_control/'))
+    throw new TypeError('prefix cannot be /_control, where the control endpoints live');
   return prefix;
 }
 
@@ -606,7 +608,7 @@ class KitSimulatorServer implements KitSimulator {
       return answer.methodNotAllowed(allowed);
     }
     if (parts.length === 2 && parts[0] === 'stream') {
-      const id = parts[1]!;
+      const id = parts[1];
       const allowed = terminateForms === 'body' ? ['GET'] : ['GET', 'DELETE'];
       if (method === 'GET') return this.reportSession(id, answer);
       if (method === 'DELETE' && terminateForms !== 'body') return this.terminateById(id, answer);
@@ -694,15 +696,17 @@ class KitSimulatorServer implements KitSimulator {
   }
 
   private async terminateByBody(body: { value: unknown; json: boolean }, answer: Answer): Promise<void> {
-    const fields = body.json && typeof body.value === 'object' && body.value !== null && !Array.isArray(body.value)
-      ? (body.value as Record<string, unknown>)
-      : undefined;
+    const fields =
+      body.json && typeof body.value === 'object' && body.value !== null && !Array.isArray(body.value)
+        ? (body.value as Record<string, unknown>)
+        : undefined;
     if (body.value !== null && !fields) {
       return answer.invalid([{ loc: ['body'], msg: 'Send a JSON object like {"id": "<session id>"}', type: 'model_attributes_type' }]);
     }
     const id = fields?.id;
     if (id === undefined) return answer.invalid([{ loc: ['body', 'id'], msg: 'Field required', type: 'missing' }]);
-    if (typeof id !== 'string') return answer.invalid([{ loc: ['body', 'id'], msg: 'Input should be a valid string', type: 'string_type' }]);
+    if (typeof id !== 'string')
+      return answer.invalid([{ loc: ['body', 'id'], msg: 'Input should be a valid string', type: 'string_type' }]);
     await this.terminateById(id, answer);
   }
 
@@ -711,11 +715,18 @@ class KitSimulatorServer implements KitSimulator {
     if (!page.ok) return answer.invalid(page.issues);
     const { apps } = this.options;
     if (parts.length === 2) return answer.json(200, paginate(apps.map(describeApp), page.page));
-    const appId = parts[2]!;
+    const appId = parts[2];
     const app = findApp(apps, appId);
     if (!app) return answer.detail(404, `Application '${appId}' not found. GET /cfg/apps lists the available applications.`);
-    if (parts.length === 4) return answer.json(200, paginate(app.versions.map(({ version }) => ({ version })), page.page));
-    const versionName = parts[4]!;
+    if (parts.length === 4)
+      return answer.json(
+        200,
+        paginate(
+          app.versions.map(({ version }) => ({ version })),
+          page.page,
+        ),
+      );
+    const versionName = parts[4];
     const version = findVersion(app, versionName);
     if (!version) {
       return answer.detail(404, `Application '${appId}' has no version '${versionName}'. GET /cfg/apps/${appId}/versions lists them.`);
@@ -736,7 +747,12 @@ class KitSimulatorServer implements KitSimulator {
     const { media } = record;
     if (!media) return {};
     const routes = [
-      { description: 'signaling', protocol: 'TCP', source_port: media.signaling.sourcePort, destination_port: media.signaling.destinationPort },
+      {
+        description: 'signaling',
+        protocol: 'TCP',
+        source_port: media.signaling.sourcePort,
+        destination_port: media.signaling.destinationPort,
+      },
       { description: 'media', protocol: 'UDP', source_port: media.media.sourcePort, destination_port: media.media.destinationPort },
     ];
     return { [record.routeIp]: this.options.routesShape === 'nested' ? { routes } : routes };
@@ -893,7 +909,8 @@ class KitSimulatorServer implements KitSimulator {
     if (action === 'connections') return answer.json(200, { connections: media?.connections?.() ?? 0 });
 
     const kind = body.json && typeof body.value === 'object' && body.value !== null ? (body.value as { kind?: unknown }).kind : undefined;
-    if (typeof kind !== 'string' || kind === '') return answer.detail(422, 'Send {"kind": "<fault kind>"}, e.g. {"kind": "drop-signaling"}.');
+    if (typeof kind !== 'string' || kind === '')
+      return answer.detail(422, 'Send {"kind": "<fault kind>"}, e.g. {"kind": "drop-signaling"}.');
     if (!media) return answer.detail(409, `Session '${id}' is not ready yet; its media does not exist.`);
     if (!media.fault) return answer.detail(501, "This session's media does not support faults.");
     try {
@@ -909,4 +926,3 @@ class KitSimulatorServer implements KitSimulator {
     return { ...serializable, port: this.listeningPort };
   }
 }
-

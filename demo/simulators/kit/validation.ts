@@ -36,7 +36,9 @@ export function checkStreamRequest(body: { value: unknown; json: boolean }, cata
   if (typeof value !== 'object' || Array.isArray(value)) {
     return {
       ok: false,
-      issues: [{ loc: ['body'], msg: 'Input should be a valid dictionary or object to extract fields from', type: 'model_attributes_type' }],
+      issues: [
+        { loc: ['body'], msg: 'Input should be a valid dictionary or object to extract fields from', type: 'model_attributes_type' },
+      ],
     };
   }
   const fields = value as Record<string, unknown>;
@@ -143,7 +145,11 @@ export function checkPage(query: Record<string, string>): { ok: true; page: Page
     const raw = query[name];
     if (raw === undefined) return fallback;
     if (!/^\s*[-+]?\d+\s*$/.test(raw) || !Number.isSafeInteger(Number(raw))) {
-      issues.push({ loc: ['query', name], msg: 'Input should be a valid integer, unable to parse string as an integer', type: 'int_parsing' });
+      issues.push({
+        loc: ['query', name],
+        msg: 'Input should be a valid integer, unable to parse string as an integer',
+        type: 'int_parsing',
+      });
       return fallback;
     }
     const value = Number(raw);

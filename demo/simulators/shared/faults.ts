@@ -83,11 +83,10 @@ export class FaultBook {
     const upperMethod = method.toUpperCase();
     const index = this.armed.findIndex(
       ({ fault, pathPattern }) =>
-        (fault.method === undefined || fault.method.toUpperCase() === upperMethod) &&
-        (pathPattern === undefined || pathPattern.test(path)),
+        (fault.method === undefined || fault.method.toUpperCase() === upperMethod) && (pathPattern === undefined || pathPattern.test(path)),
     );
     if (index < 0) return undefined;
-    const entry = this.armed[index]!;
+    const entry = this.armed[index];
     entry.remaining -= 1;
     if (entry.remaining <= 0) this.armed.splice(index, 1);
     return entry.fault;

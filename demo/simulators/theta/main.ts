@@ -29,7 +29,7 @@ function parseLocation(value: string | undefined): GeoPoint | undefined {
   if (value === undefined) return undefined;
   const parts = value.split(',').map(Number);
   if (parts.length !== 2 || parts.some((part) => !Number.isFinite(part))) fail('--location must be LON,LAT');
-  return [parts[0]!, parts[1]!];
+  return [parts[0], parts[1]];
 }
 
 const { values } = parseArgs({

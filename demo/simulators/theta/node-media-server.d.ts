@@ -38,13 +38,7 @@ declare module 'node-media-server' {
       close(): void;
     }
 
-    type SessionEvent =
-      | 'prePublish'
-      | 'postPublish'
-      | 'donePublish'
-      | 'prePlay'
-      | 'postPlay'
-      | 'donePlay';
+    type SessionEvent = 'prePublish' | 'postPublish' | 'donePublish' | 'prePlay' | 'postPlay' | 'donePlay';
   }
 
   class NodeMediaServer {

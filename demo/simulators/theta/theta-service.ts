@@ -171,13 +171,11 @@ export class ThetaService {
     if (name.length > streamNameMaxLength) {
       throw new ThetaServiceError(400, `name must be at most ${streamNameMaxLength} characters`);
     }
+    // eslint-disable-next-line no-control-regex -- the service refuses names with control characters
     if (/[\u0000-\u001f\u007f]/.test(name)) throw new ThetaServiceError(400, 'name must not contain control characters');
     const owned = this.streamsOf(account.id).length;
     if (owned >= this.settings.streamLimit) {
-      throw new ThetaServiceError(
-        400,
-        `Live stream limit reached - you already have ${owned}/${this.settings.streamLimit} streams`,
-      );
+      throw new ThetaServiceError(400, `Live stream limit reached - you already have ${owned}/${this.settings.streamLimit} streams`);
     }
     const stream: StreamRecord = {
       id: `stream_${randomId(25)}`,
@@ -236,11 +234,7 @@ export class ThetaService {
     return { total_count: ingestors.length, ingestors };
   }
 
-  selectIngestor(
-    ingestorId: string,
-    account: ThetaServiceAccount,
-    body: unknown,
-  ): { stream_server: string; stream_key: string } {
+  selectIngestor(ingestorId: string, account: ThetaServiceAccount, body: unknown): { stream_server: string; stream_key: string } {
     const ingestor = this.requireIngestor(ingestorId);
     const streamId = isRecord(body) ? body.tva_stream : undefined;
     if (typeof streamId !== 'string' || streamId === '') throw new ThetaServiceError(400, 'tva_stream is required');
@@ -323,7 +317,10 @@ export class ThetaService {
   }
 
   /** Everything the simulator holds, stream keys included, for tests and the demo's debug view. */
-  snapshot(): { streams: Array<ThetaListedStreamView & { ingestor_id: string | null; stream_key: string | null }>; ingestors: ThetaIngestorView[] } {
+  snapshot(): {
+    streams: Array<ThetaListedStreamView & { ingestor_id: string | null; stream_key: string | null }>;
+    ingestors: ThetaIngestorView[];
+  } {
     return {
       streams: [...this.streams.values()].map((stream) => ({
         ...this.viewListedStream(stream),

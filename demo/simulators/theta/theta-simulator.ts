@@ -117,9 +117,9 @@ interface ApiRoute {
 
 export async function startThetaSimulator(options: ThetaSimulatorOptions = {}): Promise<ThetaSimulator> {
   const host = options.host ?? '127.0.0.1';
-  const serviceAccounts = (options.serviceAccounts ?? [{ id: 'srvacc_demo', secret: randomBytes(16).toString('hex') }]).map(
-    (account) => ({ ...account }),
-  );
+  const serviceAccounts = (options.serviceAccounts ?? [{ id: 'srvacc_demo', secret: randomBytes(16).toString('hex') }]).map((account) => ({
+    ...account,
+  }));
   const lease: RtmpIngestLease | null = options.rtmp === false ? null : await acquireRtmpIngest();
   let baseUrl = '';
   const service = new ThetaService(
@@ -157,9 +157,9 @@ export async function startThetaSimulator(options: ThetaSimulatorOptions = {}): 
     {
       pattern: /^\/stream\/([^/]+)$/,
       methods: {
-        GET: ({ params, credentials }) => service.getStream(params[0]!, service.identify(credentials)),
+        GET: ({ params, credentials }) => service.getStream(params[0], service.identify(credentials)),
         DELETE: ({ params, credentials }) => {
-          service.deleteStream(params[0]!, service.requireAccount(credentials));
+          service.deleteStream(params[0], service.requireAccount(credentials));
           return {};
         },
       },
@@ -167,8 +167,7 @@ export async function startThetaSimulator(options: ThetaSimulatorOptions = {}): 
     {
       pattern: /^\/service_account\/([^/]+)\/streams$/,
       methods: {
-        GET: ({ params, credentials, query }) =>
-          service.listStreams(params[0]!, service.requireAccount(credentials), query.get('status')),
+        GET: ({ params, credentials, query }) => service.listStreams(params[0], service.requireAccount(credentials), query.get('status')),
       },
     },
     {
@@ -183,14 +182,13 @@ export async function startThetaSimulator(options: ThetaSimulatorOptions = {}): 
     {
       pattern: /^\/ingestor\/([^/]+)\/select$/,
       methods: {
-        PUT: ({ params, credentials, body }) =>
-          service.selectIngestor(params[0]!, service.requireAccount(credentials), body),
+        PUT: ({ params, credentials, body }) => service.selectIngestor(params[0], service.requireAccount(credentials), body),
       },
     },
     {
       pattern: /^\/ingestor\/([^/]+)\/unselect$/,
       methods: {
-        PUT: ({ params, credentials }) => service.unselectIngestor(params[0]!, service.requireAccount(credentials)),
+        PUT: ({ params, credentials }) => service.unselectIngestor(params[0], service.requireAccount(credentials)),
       },
     },
   ];
@@ -282,7 +280,7 @@ export async function startThetaSimulator(options: ThetaSimulatorOptions = {}): 
     if (statusMatch && method === 'POST') {
       const body = await readJsonBody(req);
       const status = typeof body === 'object' && body !== null ? (body as { status?: unknown }).status : undefined;
-      sendJson(res, 200, { stream: service.forceStatus(decodeSegment(statusMatch[1]!), status) });
+      sendJson(res, 200, { stream: service.forceStatus(decodeSegment(statusMatch[1]), status) });
       return;
     }
     sendJson(res, 404, { status: 'error', message: `No such control call: ${method} ${path}` });
@@ -318,12 +316,7 @@ export async function startThetaSimulator(options: ThetaSimulatorOptions = {}): 
       return;
     }
     // A live playlist that has no segments yet: enough for links and players to probe.
-    sendText(
-      res,
-      200,
-      'application/vnd.apple.mpegurl',
-      '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n',
-    );
+    sendText(res, 200, 'application/vnd.apple.mpegurl', '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n');
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -341,12 +334,12 @@ export async function startThetaSimulator(options: ThetaSimulatorOptions = {}): 
       }
       const playerMatch = /^\/player\/([^/]+)$/.exec(url.pathname);
       if (playerMatch && req.method === 'GET') {
-        handlePlayerPage(res, decodeSegment(playerMatch[1]!));
+        handlePlayerPage(res, decodeSegment(playerMatch[1]));
         return;
       }
       const playlistMatch = /^\/hls\/([^/]+)\/master\.m3u8$/.exec(url.pathname);
       if (playlistMatch && req.method === 'GET') {
-        handlePlaylist(res, decodeSegment(playlistMatch[1]!));
+        handlePlaylist(res, decodeSegment(playlistMatch[1]));
         return;
       }
       await handleApi(req, res, url);

@@ -17,6 +17,7 @@ interface Reply {
   status: number;
   headers: Headers;
   text: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the tests walk untyped JSON answers and let assert check them
   json: any;
 }
 
@@ -269,10 +270,7 @@ test('GET /stream lists sessions with limit and offset', async () => {
     assert.ok(Array.isArray(all.json.items[0].routes['127.0.0.1']));
 
     const page = await call(`${simulator.url}/stream?limit=2&offset=1`);
-    assert.deepEqual(
-      { offset: page.json.offset, limit: page.json.limit, count: page.json.count },
-      { offset: 1, limit: 2, count: 3 },
-    );
+    assert.deepEqual({ offset: page.json.offset, limit: page.json.limit, count: page.json.count }, { offset: 1, limit: 2, count: 3 });
     assert.deepEqual(
       page.json.items.map((item: { id: string }) => item.id),
       ids.slice(1, 3),
@@ -539,7 +537,12 @@ test('the media factory gets the session details and its media closes on termina
   try {
     const created = await call(`${simulator.url}/stream`, {
       method: 'POST',
-      body: { id: 'usd-viewer', profile: 'high-quality', version: '106.5.0', arguments: { usd_stage_uri: 'https://assets.test/stage.usd' } },
+      body: {
+        id: 'usd-viewer',
+        profile: 'high-quality',
+        version: '106.5.0',
+        arguments: { usd_stage_uri: 'https://assets.test/stage.usd' },
+      },
     });
     assert.equal(created.status, 200);
     assert.deepEqual(media.calls, [
@@ -633,7 +636,10 @@ test('session faults answer 501 when the media cannot fault, and the default med
     assert.ok(signaling.source_port > 0 && signaling.source_port < 65536);
     assert.equal(signaling.destination_port, 49100);
     assert.ok(media.source_port > 0 && media.source_port < 65536);
-    const fault = await call(`${simulator.origin}/_control/sessions/${created.json.id}/fault`, { method: 'POST', body: { kind: 'stop-media' } });
+    const fault = await call(`${simulator.origin}/_control/sessions/${created.json.id}/fault`, {
+      method: 'POST',
+      body: { kind: 'stop-media' },
+    });
     assert.equal(fault.status, 501);
     assert.deepEqual((await call(`${simulator.origin}/_control/sessions/${created.json.id}/messages`)).json, []);
     assert.deepEqual((await call(`${simulator.origin}/_control/sessions/${created.json.id}/connections`)).json, { connections: 0 });

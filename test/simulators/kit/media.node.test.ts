@@ -13,11 +13,7 @@ import { after, describe, it } from 'node:test';
 import { RTCPeerConnection } from 'werift';
 import type { RTCDataChannel } from 'werift';
 import { WebSocket } from 'ws';
-import {
-  DEFAULT_TEST_PATTERN_PATH,
-  createKitMediaFactory,
-  rewriteOfferCandidates,
-} from '../../../demo/simulators/kit/media/index.js';
+import { DEFAULT_TEST_PATTERN_PATH, createKitMediaFactory, rewriteOfferCandidates } from '../../../demo/simulators/kit/media/index.js';
 import type { KitMediaSessionHandle } from '../../../demo/simulators/kit/media/index.js';
 import { Vp8RtpPacketizer, parseIvf, readIvfFile } from '../../../demo/simulators/kit/media/ivf.js';
 import { signInProblem } from '../../../demo/simulators/kit/media/signaling-server.js';
@@ -156,9 +152,7 @@ class KitTestClient {
   }
 
   sendApp(event_type: string, payload: unknown): void {
-    this.channel!.send(
-      JSON.stringify({ messageType: 'json', messageRecipient: 'kit', data: JSON.stringify({ event_type, payload }) }),
-    );
+    this.channel!.send(JSON.stringify({ messageType: 'json', messageRecipient: 'kit', data: JSON.stringify({ event_type, payload }) }));
   }
 
   async appReply(eventType: string, after = 0): Promise<AppMessage> {
@@ -194,9 +188,18 @@ describe('IVF test pattern and VP8 packetizer', () => {
     const frame = Buffer.alloc(250, 1);
     const packets = packetizer.packetize(frame, 3000);
     assert.equal(packets.length, 3);
-    assert.deepEqual(packets.map((p) => p.header.sequenceNumber), [65535, 0, 1]);
-    assert.deepEqual(packets.map((p) => p.header.marker), [false, false, true]);
-    assert.deepEqual(packets.map((p) => p.payload[0]), [0x10, 0x00, 0x00]);
+    assert.deepEqual(
+      packets.map((p) => p.header.sequenceNumber),
+      [65535, 0, 1],
+    );
+    assert.deepEqual(
+      packets.map((p) => p.header.marker),
+      [false, false, true],
+    );
+    assert.deepEqual(
+      packets.map((p) => p.payload[0]),
+      [0x10, 0x00, 0x00],
+    );
     assert.equal(Buffer.concat(packets.map((p) => p.payload.subarray(1))).length, 250);
     assert.ok(packets.every((p) => p.header.timestamp === 3000));
     assert.equal(packetizer.packetize(frame, 6000)[0]!.header.sequenceNumber, 2);
@@ -224,7 +227,10 @@ describe('Kit session media', () => {
     assert.equal(typeof (clientInfo!['peer_info'] as { id: unknown }).id, 'number');
     assert.match((serverInfo!['peer_info'] as { name: string }).name, /^OneSdkServer-/);
     assert.equal((offerEnvelope!['peer_msg'] as { from: number }).from, client.serverId);
-    assert.deepEqual(client.envelopes.slice(0, 3).map((envelope) => envelope['ackid']), [1, 2, 3]);
+    assert.deepEqual(
+      client.envelopes.slice(0, 3).map((envelope) => envelope['ackid']),
+      [1, 2, 3],
+    );
     const offer = client.offers()[0]!;
     assert.match(offer, /m=video .*\r\n/);
     assert.match(offer, /a=rtpmap:\d+ VP8\/90000/);
@@ -239,7 +245,11 @@ describe('Kit session media', () => {
     // A trickled mDNS candidate (nested form) must be ignored, not stall the peer.
     client.sendToServer({
       type: 'candidate',
-      candidate: { candidate: 'candidate:1 1 udp 2122260223 0b1c9b3e-aaaa-bbbb-cccc-0123456789ab.local 50000 typ host', sdpMid: '0', sdpMLineIndex: 0 },
+      candidate: {
+        candidate: 'candidate:1 1 udp 2122260223 0b1c9b3e-aaaa-bbbb-cccc-0123456789ab.local 50000 typ host',
+        sdpMid: '0',
+        sdpMLineIndex: 0,
+      },
     });
 
     await client.answer(route);
@@ -265,12 +275,19 @@ describe('Kit session media', () => {
     seen = client.appMessages.length;
     client.sendApp('pointerMove', { x: 1, y: 2 });
     client.sendApp('pointerDown', { button: 0 });
-    await waitFor('two input echoes', () => client.appMessages.slice(seen).filter((m) => m.event_type === 'inputReceived').length === 2, 3000);
+    await waitFor(
+      'two input echoes',
+      () => client.appMessages.slice(seen).filter((m) => m.event_type === 'inputReceived').length === 2,
+      3000,
+    );
     const echoes = client.appMessages.slice(seen).filter((m) => m.event_type === 'inputReceived');
-    assert.deepEqual(echoes.map((m) => m.payload), [
-      { count: 1, last: { x: 1, y: 2 } },
-      { count: 2, last: { button: 0 } },
-    ]);
+    assert.deepEqual(
+      echoes.map((m) => m.payload),
+      [
+        { count: 1, last: { x: 1, y: 2 } },
+        { count: 2, last: { button: 0 } },
+      ],
+    );
     seen = client.appMessages.length;
     client.sendApp('selectPrimsRequest', { paths: ['/World'] });
     assert.deepEqual((await client.appReply('unknownEvent', seen)).payload, { event_type: 'selectPrimsRequest' });

@@ -9,7 +9,7 @@ import {
   type ThetaSimulator,
   type ThetaSimulatorOptions,
 } from '../../../demo/simulators/theta/theta-simulator.js';
-import { distanceKm } from '../../../demo/simulators/theta/theta-service.js';
+import { type GeoPoint, distanceKm } from '../../../demo/simulators/theta/theta-service.js';
 
 const ffmpegPath = '/usr/bin/ffmpeg';
 const accountA = { id: 'srvacc_alpha', secret: 'alpha-secret-7f3a9c' };
@@ -18,6 +18,7 @@ const accountB = { id: 'srvacc_bravo', secret: 'bravo-secret-2b8e1d' };
 interface Answer {
   status: number;
   headers: Headers;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the tests walk untyped JSON answers and let assert check them
   json: any;
   text: string;
 }
@@ -147,7 +148,7 @@ describe('Theta simulator', () => {
     assert.equal(wrongSecretRead.status, 403);
   });
 
-  test('lists an account\'s streams with total_count and the status filter', async () => {
+  test("lists an account's streams with total_count and the status filter", async () => {
     const sim = await simulator();
     const first = (await call(sim, 'POST', '/stream', { account: accountA, body: { name: 'first' } })).json.body;
     await call(sim, 'POST', '/stream', { account: accountA, body: { name: 'second' } });
@@ -157,14 +158,20 @@ describe('Theta simulator', () => {
     const all = await call(sim, 'GET', `/service_account/${accountA.id}/streams`, { account: accountA });
     assert.equal(all.status, 200);
     assert.equal(all.json.body.total_count, 2);
-    assert.deepEqual(all.json.body.streams.map((s: any) => s.name).sort(), ['first', 'second']);
+    assert.deepEqual(all.json.body.streams.map((s: { name: string }) => s.name).sort(), ['first', 'second']);
     for (const stream of all.json.body.streams) assert.equal(stream.service_account_id, accountA.id);
 
     const on = await call(sim, 'GET', `/service_account/${accountA.id}/streams?status=on`, { account: accountA });
-    assert.deepEqual(on.json.body.streams.map((s: any) => s.name), ['first']);
+    assert.deepEqual(
+      on.json.body.streams.map((s: { name: string }) => s.name),
+      ['first'],
+    );
     assert.equal(on.json.body.total_count, 1);
     const off = await call(sim, 'GET', `/service_account/${accountA.id}/streams?status=off`, { account: accountA });
-    assert.deepEqual(off.json.body.streams.map((s: any) => s.name), ['second']);
+    assert.deepEqual(
+      off.json.body.streams.map((s: { name: string }) => s.name),
+      ['second'],
+    );
 
     const bad = await call(sim, 'GET', `/service_account/${accountA.id}/streams?status=maybe`, { account: accountA });
     assert.equal(bad.status, 400);
@@ -182,8 +189,11 @@ describe('Theta simulator', () => {
     const available = defaultIngestors.filter((ingestor) => ingestor.state !== 'offline');
     assert.equal(total, available.length);
     assert.equal(ingestors.length, available.length);
-    const distances = ingestors.map((ingestor: any) => distanceKm(location, ingestor.geo));
-    assert.deepEqual([...distances].sort((a, b) => a - b), distances);
+    const distances = ingestors.map((ingestor: { geo: GeoPoint }) => distanceKm(location, ingestor.geo));
+    assert.deepEqual(
+      [...distances].sort((a, b) => a - b),
+      distances,
+    );
     assert.equal(ingestors[0].ip, '203.0.113.45', 'Frankfurt is nearest to Frankfurt');
     for (const ingestor of ingestors) {
       assert.deepEqual(Object.keys(ingestor).sort(), ['geo', 'id', 'ip', 'stakes', 'state', 'stream_key']);
@@ -198,7 +208,7 @@ describe('Theta simulator', () => {
     assert.equal(fromTokyo.json.body.ingestors[0].ip, '203.0.113.61');
   });
 
-  test('selects and unselects ingestors for the caller\'s own streams only', async () => {
+  test("selects and unselects ingestors for the caller's own streams only", async () => {
     const sim = await simulator();
     const stream = (await call(sim, 'POST', '/stream', { account: accountA, body: { name: 'mine' } })).json.body;
     const [first, second] = (await call(sim, 'GET', '/ingestor/filter', { account: accountA })).json.body.ingestors;
@@ -208,7 +218,10 @@ describe('Theta simulator', () => {
     assert.deepEqual(stolen.json, { status: 'error', message: 'You are not authorized to select this ingestor' });
     const missingStream = await call(sim, 'PUT', `/ingestor/${first.id}/select`, { account: accountA, body: {} });
     assert.equal(missingStream.status, 400);
-    const unknownIngestor = await call(sim, 'PUT', '/ingestor/0xdoesnotexist/select', { account: accountA, body: { tva_stream: stream.id } });
+    const unknownIngestor = await call(sim, 'PUT', '/ingestor/0xdoesnotexist/select', {
+      account: accountA,
+      body: { tva_stream: stream.id },
+    });
     assert.equal(unknownIngestor.status, 404);
     assert.equal(unknownIngestor.json.status, 'error');
 
@@ -221,7 +234,11 @@ describe('Theta simulator', () => {
     assert.equal(again.json.body.stream_key, selected.json.body.stream_key, 'selecting again keeps the key');
 
     const listed = (await call(sim, 'GET', '/ingestor/filter', { account: accountA })).json.body.ingestors;
-    assert.equal(listed.some((ingestor: any) => ingestor.id === first.id), false, 'a selected ingestor is not available');
+    assert.equal(
+      listed.some((ingestor: { id: string }) => ingestor.id === first.id),
+      false,
+      'a selected ingestor is not available',
+    );
 
     const otherStream = (await call(sim, 'POST', '/stream', { account: accountB, body: { name: 'theirs' } })).json.body;
     const busy = await call(sim, 'PUT', `/ingestor/${first.id}/select`, { account: accountB, body: { tva_stream: otherStream.id } });
@@ -236,7 +253,10 @@ describe('Theta simulator', () => {
     const moved = await call(sim, 'PUT', `/ingestor/${second.id}/select`, { account: accountA, body: { tva_stream: stream.id } });
     assert.equal(moved.status, 200);
     const afterMove = (await call(sim, 'GET', '/ingestor/filter', { account: accountA })).json.body.ingestors;
-    assert.equal(afterMove.some((ingestor: any) => ingestor.id === first.id), true);
+    assert.equal(
+      afterMove.some((ingestor: { id: string }) => ingestor.id === first.id),
+      true,
+    );
 
     const unselected = await call(sim, 'PUT', `/ingestor/${second.id}/unselect`, { account: accountA, body: {} });
     assert.equal(unselected.status, 200);
@@ -261,7 +281,7 @@ describe('Theta simulator', () => {
       'the selection to expire',
       async () => {
         const listed = (await call(sim, 'GET', '/ingestor/filter', { account: accountA })).json.body.ingestors;
-        return listed.some((candidate: any) => candidate.id === ingestor.id) ? true : undefined;
+        return listed.some((candidate: { id: string }) => candidate.id === ingestor.id) ? true : undefined;
       },
       3000,
     );
@@ -418,7 +438,21 @@ describe('Theta simulator RTMP ingest', { skip: existsSync(ffmpegPath) ? false :
   function publish(url: string, seconds: number) {
     const child = spawn(
       ffmpegPath,
-      ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=15', '-t', String(seconds), '-f', 'flv', url],
+      [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-re',
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc=size=320x240:rate=15',
+        '-t',
+        String(seconds),
+        '-f',
+        'flv',
+        url,
+      ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let stderr = '';
@@ -457,7 +491,10 @@ describe('Theta simulator RTMP ingest', { skip: existsSync(ffmpegPath) ? false :
     assert.match(live.playback_uri, /\.m3u8$/);
     assert.match(live.player_uri, /\/player\//);
     const listedOn = await call(sim, 'GET', `/service_account/${accountA.id}/streams?status=on`, { account: accountA });
-    assert.deepEqual(listedOn.json.body.streams.map((s: any) => s.id), [stream.id]);
+    assert.deepEqual(
+      listedOn.json.body.streams.map((s: { id: string }) => s.id),
+      [stream.id],
+    );
 
     const { code } = await publisher.exited;
     assert.equal(code, 0);

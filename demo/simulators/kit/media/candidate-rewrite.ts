@@ -29,7 +29,7 @@ export function rewriteOfferCandidates(sdp: string, route: MediaRoute): string {
       continue;
     }
     const [, head, transport, priority] = match;
-    if (transport!.toLowerCase() !== 'udp') continue;
+    if (transport.toLowerCase() !== 'udp') continue;
     out.push(`${head}${transport}${priority}${route.address} ${route.port}${match[6]}`);
   }
   return out.join('\r\n');

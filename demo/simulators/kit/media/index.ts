@@ -102,8 +102,7 @@ async function resolveUpstreamAddress(
   } catch (error) {
     // e.g. macOS, which only configures 127.0.0.1 on the loopback interface.
     log?.(
-      `cannot bind ${address} (${error instanceof Error ? error.message : String(error)}); ` +
-        'destination ports stay reachable directly',
+      `cannot bind ${address} (${error instanceof Error ? error.message : String(error)}); ` + 'destination ports stay reachable directly',
     );
     return undefined;
   } finally {

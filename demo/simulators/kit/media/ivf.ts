@@ -74,7 +74,7 @@ export async function readIvfFile(path: string): Promise<IvfFile> {
 
 /** VP8 frame tag (RFC 6386 section 9.1): bit 0 of the first byte is 0 for a key frame. */
 export function isVp8Keyframe(frame: Buffer): boolean {
-  return frame.length > 0 && (frame[0]! & 0x01) === 0;
+  return frame.length > 0 && (frame[0] & 0x01) === 0;
 }
 
 export interface Vp8PacketizerOptions {

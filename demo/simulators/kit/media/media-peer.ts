@@ -66,11 +66,14 @@ export class KitMediaPeer {
       frameRate: options.frameRate,
       sendPacket: (packet) => this.videoTrack.writeRtp(packet),
     });
-    this.idleCheck = setInterval(() => {
-      if (this.connected && performance.now() - this.lastReceivedAt > options.idleTimeoutMs) {
-        void this.close().then(() => options.onIdleTimeout?.());
-      }
-    }, Math.min(1000, Math.max(50, options.idleTimeoutMs / 3)));
+    this.idleCheck = setInterval(
+      () => {
+        if (this.connected && performance.now() - this.lastReceivedAt > options.idleTimeoutMs) {
+          void this.close().then(() => options.onIdleTimeout?.());
+        }
+      },
+      Math.min(1000, Math.max(50, options.idleTimeoutMs / 3)),
+    );
     this.idleCheck.unref();
   }
 

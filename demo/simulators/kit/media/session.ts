@@ -9,19 +9,13 @@ import type { IvfFrame } from './ivf.js';
 import { SimulatedKitApp, formatKitAppEnvelope, parseKitAppEnvelope } from './kit-app.js';
 import type { KitAppMessage } from './kit-app.js';
 import { KitMediaPeer } from './media-peer.js';
-import type { KitMediaPeerOptions, RemoteCandidateInit } from './media-peer.js';
+import type { RemoteCandidateInit } from './media-peer.js';
 import { TcpForwarder, UdpForwarder, bindUdp, closeUdp } from './port-forwarder.js';
 import { KitSignalingServer, SignalingCloseCode } from './signaling-server.js';
 import type { SignalingClient } from './signaling-server.js';
 
 export type KitMediaFault = 'drop-signaling' | 'stop-media' | 'resume-media' | 'refuse-ice' | 'resume-ice';
-export const KIT_MEDIA_FAULTS: readonly KitMediaFault[] = [
-  'drop-signaling',
-  'stop-media',
-  'resume-media',
-  'refuse-ice',
-  'resume-ice',
-];
+export const KIT_MEDIA_FAULTS: readonly KitMediaFault[] = ['drop-signaling', 'stop-media', 'resume-media', 'refuse-ice', 'resume-ice'];
 
 export interface KitMediaSessionConfig {
   sessionId: string;
@@ -38,7 +32,7 @@ export interface KitMediaSessionConfig {
   frameRate: number;
   iceLite: boolean;
   dataChannelLabel: string;
-  /** A connected peer silent this long is closed (see {@link KitMediaPeerOptions.idleTimeoutMs}). */
+  /** A connected peer silent this long is closed (see `KitMediaPeerOptions.idleTimeoutMs` in media-peer.ts). */
   peerIdleTimeoutMs: number;
   /** How many times port allocation is retried when a bind fails. */
   portAttempts: number;
@@ -120,6 +114,7 @@ export class KitMediaSession implements KitMediaSessionHandle {
     throw new Error(`could not allocate ports after ${config.portAttempts} attempts: ${errorText(lastError)}`);
   }
 
+  // eslint-disable-next-line @typescript-eslint/require-await -- async so that every failure, an unknown kind included, rejects
   async fault(kind: string): Promise<void> {
     switch (kind) {
       case 'drop-signaling':
@@ -298,11 +293,7 @@ interface SignalingHooks {
 }
 
 /** Binds every port of a session, all on free ports chosen now; undoes everything on failure. */
-async function openSessionSockets(
-  config: KitMediaSessionConfig,
-  serverId: number,
-  hooks: SignalingHooks,
-): Promise<SessionSockets> {
+async function openSessionSockets(config: KitMediaSessionConfig, serverId: number, hooks: SignalingHooks): Promise<SessionSockets> {
   const upstream = config.upstreamAddress ?? config.host;
   const opened: { close(): Promise<void> }[] = [];
   try {

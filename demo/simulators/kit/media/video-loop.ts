@@ -62,7 +62,7 @@ export class VideoLoop {
   skipToNextKeyframe(): void {
     for (let step = 0; step < this.frames.length; step++) {
       const index = (this.nextFrameIndex + step) % this.frames.length;
-      if (this.frames[index]!.keyframe) {
+      if (this.frames[index].keyframe) {
         this.nextFrameIndex = index;
         return;
       }
@@ -90,7 +90,7 @@ export class VideoLoop {
   private sendFrame(frameSlot: number): void {
     const slot = Math.max(frameSlot, this.lastFrameSlot + 1);
     this.lastFrameSlot = slot;
-    const frame = this.frames[this.nextFrameIndex]!;
+    const frame = this.frames[this.nextFrameIndex];
     this.nextFrameIndex = (this.nextFrameIndex + 1) % this.frames.length;
     const ticksPerFrame = Math.round(VIDEO_CLOCK_RATE / this.frameRate);
     const rtpTimestamp = (this.initialRtpTimestamp + slot * ticksPerFrame) % 0x1_0000_0000;
