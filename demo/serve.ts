@@ -5,7 +5,6 @@
  * The Theta simulator sits behind the Theta proxy, as a real deployment would: the proxy holds the
  * service-account secret, and the demo page never sees it.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { startDevServer } from '@web/dev-server';
@@ -14,6 +13,7 @@ import { createThetaProxy } from '../src/theta-proxy/index.js';
 import { toWebRequest, writeWebResponse } from '../src/theta-proxy/node-server.js';
 import { startKitSimulator } from './simulators/kit/kit-simulator.js';
 import { createKitMediaFactory } from './simulators/kit/media/index.js';
+import { type TestPatternPublish, publishTestPattern } from './simulators/theta/test-pattern-publisher.js';
 import { startThetaSimulator } from './simulators/theta/theta-simulator.js';
 
 const rootDir = fileURLToPath(new URL('..', import.meta.url));
@@ -52,21 +52,17 @@ const demoConfig = {
 };
 
 /** The demo's "publish a test pattern" button: ffmpeg plays OBS, publishing to the simulator's RTMP ingest only. */
-let publisher: ChildProcess | undefined;
+let publisher: TestPatternPublish | undefined;
 function publish(url: string): string | undefined {
   if (!theta.rtmpUrl || !url.startsWith(`${theta.rtmpUrl}/`)) return "Only the simulator's RTMP ingest can be published to.";
-  stopPublishing();
-  publisher = spawn(
-    'ffmpeg',
-    ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc=size=640x360:rate=25', '-t', '600', '-f', 'flv', url],
-    { stdio: 'ignore' },
-  );
-  publisher.once('error', () => (publisher = undefined));
+  void stopPublishing();
+  publisher = publishTestPattern(url, { seconds: 600, size: '640x360', rate: 25 });
   return undefined;
 }
-function stopPublishing(): void {
-  publisher?.kill('SIGINT');
+async function stopPublishing(): Promise<void> {
+  const stopping = publisher?.stop();
   publisher = undefined;
+  await stopping;
 }
 
 const server = await startDevServer({
@@ -100,7 +96,7 @@ const server = await startDevServer({
           return undefined;
         }
         if (context.method === 'POST' && context.path === '/demo/stop-publishing') {
-          stopPublishing();
+          await stopPublishing();
           context.status = 204;
           return undefined;
         }
@@ -127,8 +123,7 @@ let closing = false;
 async function shutdown() {
   if (closing) return;
   closing = true;
-  stopPublishing();
-  await Promise.allSettled([server.stop(), kit.close(), theta.close()]);
+  await Promise.allSettled([stopPublishing(), server.stop(), kit.close(), theta.close()]);
   process.exit(0);
 }
 process.on('SIGINT', () => void shutdown());

@@ -2,10 +2,10 @@
  * Starts and stops simulators on behalf of browser tests. The test runner starts this hub in Node; tests in
  * Chromium ask it over loopback HTTP for a fresh simulator each, so every test gets its own ports and state.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type KitSimulator, type KitSimulatorOptions, startKitSimulator } from '../../demo/simulators/kit/kit-simulator.js';
+import { type TestPatternPublish, publishTestPattern } from '../../demo/simulators/theta/test-pattern-publisher.js';
 import { startThetaSimulator } from '../../demo/simulators/theta/theta-simulator.js';
 import { createThetaProxy } from '../../src/theta-proxy/index.js';
 import { serveFetchHandler } from '../../src/theta-proxy/node-server.js';
@@ -49,16 +49,10 @@ export async function startSimulatorHub(): Promise<SimulatorHub> {
         }),
         { host: '127.0.0.1', port: 0 },
       );
-      let publisher: ChildProcess | undefined;
+      let publisher: TestPatternPublish | undefined;
       const stopPublishing = async () => {
-        const child = publisher;
+        await publisher?.stop();
         publisher = undefined;
-        if (!child || child.exitCode !== null) return;
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGINT');
-        const forced = setTimeout(() => child.kill('SIGKILL'), 3000);
-        await exited;
-        clearTimeout(forced);
       };
       return {
         describe: () => ({ apiBase: proxy.url, simulatorUrl: simulator.url, serviceAccountId: account.id, secret: account.secret }),
@@ -71,25 +65,7 @@ export async function startSimulatorHub(): Promise<SimulatorHub> {
           // Publishes a test pattern with ffmpeg, as OBS would; at most a minute.
           publish: async (body) => {
             await stopPublishing();
-            publisher = spawn(
-              'ffmpeg',
-              [
-                '-hide_banner',
-                '-loglevel',
-                'error',
-                '-re',
-                '-f',
-                'lavfi',
-                '-i',
-                'testsrc=size=320x240:rate=15',
-                '-t',
-                '60',
-                '-f',
-                'flv',
-                String(body.url),
-              ],
-              { stdio: 'ignore' },
-            );
+            publisher = publishTestPattern(String(body.url), { seconds: 60 });
             return { publishing: true };
           },
           'stop-publishing': async () => {

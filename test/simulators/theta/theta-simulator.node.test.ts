@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -9,6 +8,7 @@ import {
   type ThetaSimulator,
   type ThetaSimulatorOptions,
 } from '../../../demo/simulators/theta/theta-simulator.js';
+import { publishTestPattern } from '../../../demo/simulators/theta/test-pattern-publisher.js';
 import { type GeoPoint, distanceKm } from '../../../demo/simulators/theta/theta-service.js';
 
 const ffmpegPath = '/usr/bin/ffmpeg';
@@ -435,37 +435,7 @@ describe('Theta simulator RTMP ingest', { skip: existsSync(ffmpegPath) ? false :
     await sim?.close();
   });
 
-  function publish(url: string, seconds: number) {
-    const child = spawn(
-      ffmpegPath,
-      [
-        '-hide_banner',
-        '-loglevel',
-        'error',
-        '-re',
-        '-f',
-        'lavfi',
-        '-i',
-        'testsrc=size=320x240:rate=15',
-        '-t',
-        String(seconds),
-        '-f',
-        'flv',
-        url,
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    const killTimer = setTimeout(() => child.kill('SIGKILL'), (seconds + 8) * 1000);
-    const exited = new Promise<{ code: number | null; stderr: string }>((resolve) =>
-      child.once('exit', (code) => {
-        clearTimeout(killTimer);
-        resolve({ code, stderr });
-      }),
-    );
-    return { child, exited };
-  }
+  const publish = (url: string, seconds: number) => publishTestPattern(url, { seconds, ffmpegPath });
 
   test('publishing with the selected key turns the stream on, stopping turns it off', async (t) => {
     assert.match(sim.rtmpUrl ?? '', /^rtmp:\/\/127\.0\.0\.1:\d+\/live$/);
@@ -478,7 +448,7 @@ describe('Theta simulator RTMP ingest', { skip: existsSync(ffmpegPath) ? false :
 
     const startedAt = Date.now();
     const publisher = publish(`${server}/${key}`, 3);
-    t.after(() => publisher.child.kill('SIGKILL'));
+    t.after(() => publisher.stop());
     const live = await waitFor(
       'the stream to turn on',
       async () => {
