@@ -17,6 +17,11 @@ export default {
   testFramework: { config: { timeout: 20_000 } },
   browsers: [
     chromeLauncher({
+      // The copy buttons write to the real clipboard, and the tests read it back.
+      async createPage({ config, context }) {
+        await context.overridePermissions(`http://${config.hostname}:${config.port}`, ['clipboard-read', 'clipboard-sanitized-write']);
+        return context.newPage();
+      },
       launchOptions: {
         executablePath: findChrome(),
         headless: true,
