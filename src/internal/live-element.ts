@@ -5,15 +5,13 @@ import { LitElement } from 'lit';
  * and registration that tolerates a second copy of the library on the page.
  */
 export class LiveElement extends LitElement {
-  /** Dispatches a bubbling, composed `CustomEvent` and returns it (its `defaultPrevented` tells if a listener objected). */
+  /** Dispatches a bubbling, composed `CustomEvent` whose detail type is the one the event map declares. */
   protected emit<K extends keyof HTMLElementEventMap>(
     name: K,
     detail: HTMLElementEventMap[K] extends CustomEvent<infer D> ? D : never,
-    options: { cancelable?: boolean } = {},
-  ): CustomEvent {
-    const event = new CustomEvent(name, { bubbles: true, composed: true, cancelable: options.cancelable ?? false, detail });
+  ): void {
+    const event = new CustomEvent(name, { bubbles: true, composed: true, detail });
     this.dispatchEvent(event);
-    return event;
   }
 }
 

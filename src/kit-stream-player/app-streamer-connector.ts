@@ -16,6 +16,8 @@ export interface AppStreamerLike {
 export interface AppStreamerConnectorOptions {
   /** The library's own reconnect attempts. Default 5. */
   maxReconnects?: number;
+  /** How long the library may take to report the stream started, ms. Default 30000. */
+  connectTimeoutMs?: number;
   /** Cursor mode. Default 'free'. */
   cursor?: string;
   /** Send the microphone. Default false. */
@@ -57,6 +59,7 @@ class AppStreamerConnection implements KitConnection {
   private readonly audio: HTMLAudioElement;
   private closed = false;
   private settle: { resolve(connection: KitConnection): void; reject(error: unknown): void } | undefined;
+  private connectTimer: ReturnType<typeof setTimeout> | undefined;
   private previous: { time: number; frames: number } | undefined;
 
   constructor(
@@ -85,6 +88,11 @@ class AppStreamerConnection implements KitConnection {
         return;
       }
       signal.addEventListener('abort', this.onAbort, { once: true });
+      const timeoutMs = this.settings.connectTimeoutMs ?? 30_000;
+      this.connectTimer = setTimeout(
+        () => this.fail(`The streaming library did not start the stream within ${timeoutMs / 1000} s.`),
+        timeoutMs,
+      );
       host.append(this.video, this.audio);
       const streamConfig: Record<string, unknown> = {
         signalingServer: target.host,
@@ -105,7 +113,8 @@ class AppStreamerConnection implements KitConnection {
         videoElementId: this.video.id,
         audioElementId: this.audio.id,
         ...this.settings.streamConfig,
-        onUpdate: () => undefined,
+        // Status reports (authentication, loading, ...) reach the page as `kit-message` events of type `streamUpdate`.
+        onUpdate: (event: unknown) => this.options.onMessage({ eventType: 'streamUpdate', payload: event }),
         onStart: (event: StreamEvent) => this.onStart(event),
         onCustomEvent: (event: unknown) => this.onCustomEvent(event),
         onStop: () => this.end('The stream stopped.'),
@@ -143,6 +152,7 @@ class AppStreamerConnection implements KitConnection {
   }
 
   close(): void {
+    clearTimeout(this.connectTimer);
     if (this.closed) return;
     this.closed = true;
     this.options.signal.removeEventListener('abort', this.onAbort);
@@ -167,6 +177,7 @@ class AppStreamerConnection implements KitConnection {
       return;
     }
     if (event.action === 'start' && event.status === 'success') {
+      clearTimeout(this.connectTimer);
       this.settle?.resolve(this);
       this.settle = undefined;
     }

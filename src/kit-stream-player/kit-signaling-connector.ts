@@ -31,8 +31,7 @@ export class KitSignalingConnector implements KitConnector {
 
 /** A peer id as Kit's signaling expects: `peer-` and ten digits. */
 export function createPeerId(): string {
-  const digits = crypto.getRandomValues(new Uint32Array(2));
-  return `peer-${String(digits[0] % 100_000).padStart(5, '0')}${String(digits[1] % 100_000).padStart(5, '0')}`;
+  return `peer-${String(crypto.getRandomValues(new Uint32Array(1))[0]).padStart(10, '0')}`;
 }
 
 /**

@@ -21,6 +21,12 @@ const onUnlessFalse = {
   toAttribute: (value: boolean) => (value ? '' : 'false'),
 };
 
+/** `signaling-secure`: present (or "true") forces wss, "false" forces ws, absent follows the page. */
+const trueFalseOrUnset = {
+  fromAttribute: (value: string | null) => (value === null ? undefined : value.toLowerCase() !== 'false'),
+  toAttribute: (value: boolean | undefined) => (value === undefined ? null : String(value)),
+};
+
 /** What the status line says in each state; idle and streaming say nothing. */
 const statusTexts: Partial<Record<KitPlayerState, string>> = {
   requesting: 'Requesting a session...',
@@ -110,7 +116,7 @@ export class KitStreamPlayer extends LiveElement {
     showStats: { attribute: 'show-stats', type: Boolean, reflect: true },
     maxReconnects: { attribute: 'max-reconnects', type: Number },
     signalingPath: { attribute: 'signaling-path' },
-    signalingSecure: { attribute: 'signaling-secure', type: Boolean },
+    signalingSecure: { attribute: 'signaling-secure', converter: trueFalseOrUnset },
     streamWidth: { attribute: 'stream-width', type: Number },
     streamHeight: { attribute: 'stream-height', type: Number },
     fps: { type: Number },
@@ -480,10 +486,19 @@ export class KitStreamPlayer extends LiveElement {
       answer = await client.get(config.sessionId, signal);
     } else {
       this.#setState('requesting');
-      answer = await client.create(
-        { appId: config.appId, profile: config.profile, version: config.version || undefined, arguments: config.arguments },
-        signal,
-      );
+      // Not aborted with the run: a gateway may create the session even if the page stops listening, and a session
+      // whose id was never learned could never be terminated. An abandoned run terminates what it created instead.
+      answer = await client.create({
+        appId: config.appId,
+        profile: config.profile,
+        version: config.version || undefined,
+        arguments: config.arguments,
+      });
+      if (signal.aborted) {
+        if (this.isConnected || this.terminateOnDisconnect) this.#terminate(client, answer.id, false);
+        else this.#adoptSession(answer.id);
+        throw signal.reason;
+      }
       this.#ownedSessionId = answer.id;
       this.#activeSession = { id: answer.id, client };
       this.#setOwnSessionId(answer.id);
@@ -498,8 +513,7 @@ export class KitStreamPlayer extends LiveElement {
     });
     return client.pollUntilReady(answer.id, {
       signal,
-      intervalMs: positive(this.pollInterval, 2000),
-      timeoutMs: positive(this.timeout, 300_000),
+      ...this.#pollTiming(),
       startedAt,
       onPending: ({ id, elapsedMs, attempt, message }) =>
         this.emit('kit-session-pending', { id, elapsed: Math.round(elapsedMs), attempt: attempt + 1, message }),
@@ -511,33 +525,43 @@ export class KitStreamPlayer extends LiveElement {
    * `max-reconnects` times. Throws when the session is gone or the attempts are used up.
    */
   async #streamWithReconnects(client: KitSessionClient, ready: KitReadySession, signal: AbortSignal): Promise<never> {
-    let session = ready;
+    let session: KitReadySession | undefined = ready;
     let failures = 0;
     let readyAt = performance.now();
+    let lastMessage = '';
     for (;;) {
-      const lost = await this.#streamOnce(session, readyAt, signal);
-      if (lost.streamed) failures = 0;
+      if (session) {
+        const lost = await this.#streamOnce(session, readyAt, signal);
+        if (lost.streamed) failures = 0;
+        lastMessage = lost.message;
+      }
       failures++;
       const limit = Math.max(0, Math.floor(this.maxReconnects));
       if (failures > limit) {
         throw new KitStreamError(
           'connection',
           limit === 0
-            ? `The stream was lost: ${lost.message}`
-            : `The stream was lost and ${limit} reconnect attempts failed. Last: ${lost.message}`,
+            ? `The stream was lost: ${lastMessage}`
+            : `The stream was lost and ${limit} reconnect attempts failed. Last: ${lastMessage}`,
         );
       }
       this.#setState('reconnecting');
       await sleep(Math.min(500 * 2 ** (failures - 1), 8000), signal);
-      const answer = await client.get(session.id, signal);
-      session = answer.ready
-        ? answer
-        : await client.pollUntilReady(session.id, {
-            signal,
-            intervalMs: positive(this.pollInterval, 2000),
-            timeoutMs: positive(this.timeout, 300_000),
-          });
-      readyAt = performance.now();
+      try {
+        const answer = await client.get(ready.id, signal);
+        session = answer.ready
+          ? answer
+          : await client.pollUntilReady(ready.id, {
+              signal,
+              ...this.#pollTiming(),
+            });
+        readyAt = performance.now();
+      } catch (error) {
+        // The network that dropped the stream may drop the status check too: that is one failed attempt, not the end.
+        if (!(error instanceof KitStreamError) || !error.transient) throw error;
+        session = undefined;
+        lastMessage = error.message;
+      }
     }
   }
 
@@ -606,15 +630,15 @@ export class KitStreamPlayer extends LiveElement {
     }
   }
 
-  /** Resolves when the first frame is decoded, as the connection's stats or the video element tell. */
-  async #firstFrame(connection: KitConnection, signal: AbortSignal): Promise<undefined> {
+  /** Resolves when the first frame is decoded, as the connection's stats or the video element tell; else with why not. */
+  async #firstFrame(connection: KitConnection, signal: AbortSignal): Promise<{ reason: KitCloseReason; message: string } | undefined> {
     const video = this.#mediaVideo();
     for (let i = 0; i < 2000; i++) {
-      if (video.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA && video.videoWidth > 0) return;
-      if (((await connection.stats())?.framesDecoded ?? 0) > 0) return;
+      if (video.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA && video.videoWidth > 0) return undefined;
+      if (((await connection.stats())?.framesDecoded ?? 0) > 0) return undefined;
       await sleep(10, signal);
     }
-    throw new KitStreamError('connection', 'Connected, but no video frame arrived.');
+    return { reason: 'connect-timeout', message: 'Connected, but no video frame arrived.' };
   }
 
   /** Samples stats once a second: `kit-stats` events, the overlay, and stall detection. */
@@ -715,6 +739,16 @@ export class KitStreamPlayer extends LiveElement {
       this.pendingSince = undefined;
       this.#stopClock();
     }
+  }
+
+  #pollTiming() {
+    return { intervalMs: positive(this.pollInterval, 2000), timeoutMs: positive(this.timeout, 300_000) };
+  }
+
+  /** Keeps a session created by a run abandoned on removal, so that the element resumes it when it returns. */
+  #adoptSession(id: string): void {
+    this.#ownedSessionId = id;
+    this.#setOwnSessionId(id);
   }
 
   #setOwnSessionId(id: string): void {

@@ -8,7 +8,7 @@ import {
   parseRetryAfter,
   requestJson,
 } from '../internal/http.js';
-import { sleep } from '../internal/timing.js';
+import { formatDuration, sleep } from '../internal/timing.js';
 import { KitStreamError } from './kit-error.js';
 import { type KitConnectionTarget, findConnectionTarget } from './routes.js';
 
@@ -42,18 +42,12 @@ export interface PollOptions {
   signal?: AbortSignal;
   /** First wait between polls, in ms. */
   intervalMs: number;
-  /** The wait grows by this factor after each pending answer or transient failure. */
-  growth?: number;
-  /** The wait never grows past this, in ms (unless the first wait is longer). */
-  maxIntervalMs?: number;
   /** Give up this long after `startedAt`, in ms. */
   timeoutMs: number;
   /** When the wait started (ms, `performance.now()` clock); defaults to now. */
   startedAt?: number;
   /** Called after each pending answer. */
   onPending?: (info: { id: string; elapsedMs: number; attempt: number; message?: string }) => void;
-  /** Called after each transient failure that will be retried. */
-  onRetry?: (info: { id: string; error: KitStreamError; attempt: number; waitMs: number }) => void;
 }
 
 /**
@@ -91,13 +85,10 @@ export class KitSessionClient {
    */
   async pollUntilReady(id: string, options: PollOptions): Promise<KitReadySession> {
     const { signal, intervalMs, timeoutMs } = options;
-    const growth = options.growth ?? 1.5;
-    const maxIntervalMs = Math.max(options.maxIntervalMs ?? 10_000, intervalMs);
+    const maxIntervalMs = Math.max(maxPollMs, intervalMs);
     const startedAt = options.startedAt ?? performance.now();
     let wait = intervalMs;
     for (let attempt = 1; ; attempt++) {
-      const remaining = timeoutMs - (performance.now() - startedAt);
-      if (remaining <= 0) throw timeoutError(timeoutMs);
       let answer: KitSessionAnswer | undefined;
       let retryAfterMs: number | undefined;
       try {
@@ -107,29 +98,33 @@ export class KitSessionClient {
         options.onPending?.({ id, elapsedMs: performance.now() - startedAt, attempt, message: answer.message });
       } catch (error) {
         if (!(error instanceof KitStreamError) || !error.transient) throw error;
-        options.onRetry?.({ id, error, attempt, waitMs: wait });
       }
       const left = timeoutMs - (performance.now() - startedAt);
       if (left <= 0) throw timeoutError(timeoutMs);
-      await sleep(Math.min(retryAfterMs ?? wait, left), signal);
-      wait = Math.min(wait * growth, maxIntervalMs);
+      // A Retry-After of 0 (or a date in the past) must not turn polling into a busy loop.
+      await sleep(Math.min(Math.max(retryAfterMs ?? wait, minimumPollMs), left), signal);
+      wait = Math.min(wait * pollGrowth, maxIntervalMs);
     }
   }
 
   /**
    * Ends a session. Tries `DELETE /stream/{id}` first; deployments that only know the form with the id in the
    * body (`DELETE /stream {"id"}`, as NVIDIA's sample sends it) answer that with 404 or 405.
+   * With `keepalive` (a page going away) both forms go at once: no code runs after the page to send the second.
    */
   async terminate(id: string, options: { signal?: AbortSignal; keepalive?: boolean } = {}): Promise<void> {
-    const pathAnswer = await this.#send(`stream/${encodeURIComponent(id)}`, { method: 'DELETE' }, options.signal, options.keepalive);
+    const byPath = () => this.#send(`stream/${encodeURIComponent(id)}`, { method: 'DELETE' }, options.signal, options.keepalive);
+    const byBody = () =>
+      this.#send('stream', { method: 'DELETE', body: JSON.stringify({ id }), headers: jsonHeaders }, options.signal, options.keepalive);
+    if (options.keepalive) {
+      const answers = await Promise.all([byPath(), byBody()]);
+      if (!answers.some((answer) => isSuccess(answer.status))) throw errorFromAnswer(answers[0]);
+      return;
+    }
+    const pathAnswer = await byPath();
     if (isSuccess(pathAnswer.status)) return;
     if (pathAnswer.status !== 404 && pathAnswer.status !== 405) throw errorFromAnswer(pathAnswer);
-    const bodyAnswer = await this.#send(
-      'stream',
-      { method: 'DELETE', body: JSON.stringify({ id }), headers: jsonHeaders },
-      options.signal,
-      options.keepalive,
-    );
+    const bodyAnswer = await byBody();
     if (!isSuccess(bodyAnswer.status)) throw errorFromAnswer(bodyAnswer);
   }
 
@@ -144,6 +139,12 @@ export class KitSessionClient {
   }
 }
 
+/** The wait between polls grows by this factor after each pending answer or transient failure, up to `maxPollMs`. */
+const pollGrowth = 1.5;
+const maxPollMs = 10_000;
+/** The shortest wait between polls, whatever the server says. */
+const minimumPollMs = 250;
+
 const jsonHeaders = { 'content-type': 'application/json', accept: 'application/json' };
 
 function isSuccess(status: number): boolean {
@@ -151,9 +152,10 @@ function isSuccess(status: number): boolean {
 }
 
 function timeoutError(timeoutMs: number): KitStreamError {
-  const minutes = timeoutMs / 60_000;
-  const span = minutes >= 1 ? `${Number(minutes.toFixed(1))} min` : `${Math.round(timeoutMs / 1000)} s`;
-  return new KitStreamError('timeout', `The app was not ready after ${span}. It may still be starting: try again, or raise the timeout.`);
+  return new KitStreamError(
+    'timeout',
+    `The app was not ready after ${formatDuration(timeoutMs)}. It may still be starting: try again, or raise the timeout.`,
+  );
 }
 
 function readSession(answer: HttpAnswer, expectedId?: string): KitSessionAnswer {

@@ -101,6 +101,13 @@ export class ThetaLiveSetup extends LiveElement {
 
   constructor() {
     super();
+    // A secret set on the element before its definition loaded is an own property that hides the accessor:
+    // take it over, so that it is used (and warned about) like one set afterwards.
+    if (Object.hasOwn(this, 'serviceAccountSecret')) {
+      const early = (this as { serviceAccountSecret?: string }).serviceAccountSecret;
+      delete (this as { serviceAccountSecret?: string }).serviceAccountSecret;
+      this.serviceAccountSecret = early;
+    }
     this.apiBase = 'https://api.thetavideoapi.com';
     this.serviceAccountId = '';
     this.streamId = '';
@@ -234,7 +241,9 @@ export class ThetaLiveSetup extends LiveElement {
 
   /** Picks up where the user was: a saved selection, a saved stream, the `stream-id` attribute, or the start. */
   async #begin(): Promise<void> {
-    const saved = this.#load();
+    const stored = this.#load();
+    // The `stream-id` attribute names the stream to set up; saved progress counts only for that same stream.
+    const saved = stored && (!this.streamId || stored.streamId === this.streamId) ? stored : undefined;
     const streamId = saved?.streamId ?? (this.streamId || undefined);
     if (!streamId) {
       await this.#loadStreams();
@@ -243,19 +252,13 @@ export class ThetaLiveSetup extends LiveElement {
     await this.#run('load-stream', async (signal) => {
       const stream = await this.#client().getStream(streamId, signal);
       this.stream = stream;
-      const stillSelected =
-        saved?.ingestorId &&
-        saved.selectedAt &&
-        saved.selectedAt + this.selectionTimeout > Date.now() &&
-        stream.stream_server &&
-        stream.stream_key;
-      if (stillSelected) {
-        this.selection = {
-          ingestorId: saved.ingestorId!,
-          server: stream.stream_server!,
-          key: stream.stream_key!,
-          selectedAt: saved.selectedAt!,
-        };
+      const credentials = stream.stream_server && stream.stream_key ? { server: stream.stream_server, key: stream.stream_key } : undefined;
+      const inWindow = saved?.selectedAt !== undefined && saved.selectedAt + this.selectionTimeout > Date.now();
+      // A live stream resumes live however long ago its ingestor was selected; a waiting one only within the window.
+      if (saved?.ingestorId && saved.selectedAt !== undefined && credentials && (inWindow || stream.status === 'on')) {
+        this.selection = { ingestorId: saved.ingestorId, ...credentials, selectedAt: saved.selectedAt };
+        this.#enterLive(stream);
+      } else if (stream.status === 'on') {
         this.#enterLive(stream);
       } else {
         this.activeStep = 'ingestor';
@@ -341,7 +344,14 @@ export class ThetaLiveSetup extends LiveElement {
       this.#enterLive(stream);
       return;
     }
+    const previous = this.selection;
     await this.#run('select-ingestor', async (signal) => {
+      if (previous && previous.ingestorId !== ingestorId && this.#remaining() > 0 && this.liveStatus !== 'on') {
+        // Only one ingestor at a time: release the one chosen before, so it does not stay reserved.
+        await this.#client().unselectIngestor(previous.ingestorId, signal);
+        this.selection = undefined;
+        this.emit('theta-ingestor-unselected', { streamId: stream.id, ingestorId: previous.ingestorId });
+      }
       const { stream_server: server, stream_key: key } = await this.#client().selectIngestor(ingestorId, stream.id, signal);
       const selectedAt = Date.now();
       this.selection = { ingestorId, server, key, selectedAt };

@@ -286,7 +286,7 @@ describe('<kit-stream-player> sessions', () => {
       );
       const detail = await errorOf(element);
       expect(detail.code).to.equal('timeout');
-      expect(detail.message).to.match(/not ready after 0 s|not ready after/);
+      expect(detail.message).to.equal('The app was not ready after 0:00. It may still be starting: try again, or raise the timeout.');
       await waitUntil(async () => (await sim.sessions()).length === 0, 'the session was not terminated', { timeout: 3000 });
       expect(ended[0].detail.reason).to.equal('error');
       expect(ended[0].detail.terminated).to.equal(true);

@@ -299,6 +299,20 @@ describe('<kit-stream-player> streaming', function () {
     expect(polls.length).to.be.greaterThan(0);
   });
 
+  it('keeps reconnecting when the status check fails too', async () => {
+    const { element, sim, ready } = await streamingPlayer();
+    await oneEvent(element, 'kit-connected');
+    const errors: Event[] = [];
+    element.addEventListener('kit-error', (event) => errors.push(event));
+    // The network that dropped signaling also drops the first status check.
+    await sim.fault({ method: 'GET', path: `^/stream/${ready.id}$`, drop: true, times: 2 });
+    await sim.sessionFault(ready.id, 'drop-signaling');
+    await oneEvent(element, 'kit-connected');
+    expect(element.state).to.equal('streaming');
+    expect(errors).to.have.length(0);
+    expect((await sim.sessions()).map((session) => session.id)).to.deep.equal([ready.id]);
+  });
+
   it('reports a stall when frames stop, and recovery when they return', async () => {
     const { element, sim, ready } = await streamingPlayer();
     await oneEvent(element, 'kit-connected');

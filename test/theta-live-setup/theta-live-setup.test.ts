@@ -222,6 +222,38 @@ describe('<theta-live-setup>', function () {
     }
   });
 
+  it('resumes LIVE after a reload, however long ago the ingestor was selected', async () => {
+    const { element, sim } = await setup({ selectionTtlMs: 1000 }, { 'selection-timeout': '1000' });
+    const selected = await goLive(element);
+    const on = oneEvent(element, 'theta-status-change');
+    await sim.publish(`${selected.server}/${selected.key}`);
+    expect((await on).detail.status).to.equal('on');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    element.remove();
+    const { element: reloaded } = await setup({}, { 'selection-timeout': '1000' });
+    await until(
+      () => reloaded.currentStep === 'live' && root(reloaded).querySelector('[part="live-badge"]') !== null,
+      'LIVE was not resumed',
+    );
+    await sim.stopPublishing();
+  });
+
+  it('uses a secret set before the element was defined, and keeps it off the element', async () => {
+    const sim = await ThetaSimulatorHandle.start();
+    simulator = sim;
+    await sim.api('POST', '/stream', { name: 'Direct' });
+    // An element created in an inert document is upgraded only once it joins this one.
+    const early = document.implementation.createHTMLDocument('').createElement('theta-live-setup') as ThetaLiveSetup;
+    Object.assign(early, { serviceAccountSecret: sim.secret });
+    early.setAttribute('api-base', sim.simulatorUrl);
+    early.setAttribute('service-account-id', sim.serviceAccountId);
+    elements.push(early);
+    document.body.append(early);
+    await until(() => text(early).includes('Direct'), 'the account was not listed with the early secret');
+    expect(Object.keys(early)).not.to.include('serviceAccountSecret');
+    expect(Object.getOwnPropertyDescriptor(early, 'serviceAccountSecret')).to.equal(undefined);
+  });
+
   it('starts at the ingestor step with stream-id', async () => {
     const sim = await ThetaSimulatorHandle.start();
     simulator = sim;
