@@ -143,6 +143,15 @@ describe('<kit-stream-player> sessions', () => {
     });
   }
 
+  it('waits 1.5 times longer after each pending answer', async () => {
+    // Ready after 2 s, polled from 200 ms: growing waits (200, 300, 450, 675, ...) make about 5 polls; a fixed pace, 10.
+    const sim = await startSimulator({ readyAfterMs: 2000 });
+    const element = await player({ server: sim.url, 'app-id': 'usd-viewer', profile: 'default', 'poll-interval': '200' });
+    await untilState(element, 'connecting', 8000);
+    const polls = (await sim.requests()).filter((request) => request.method === 'GET');
+    expect(polls.length).to.be.within(3, 7);
+  });
+
   it('lets a Retry-After header set the poll pace', async () => {
     const sim = await startSimulator({ readyAfterMs: 300, retryAfterSeconds: 1 });
     const element = await player({ server: sim.url, 'app-id': 'usd-viewer', profile: 'default', 'poll-interval': '60000' });
@@ -220,6 +229,24 @@ describe('<kit-stream-player> sessions', () => {
       expect(detail.status).to.equal(422);
       expect(detail.message).to.match(/^body\.id: /);
       expect(errorText(element)).to.equal(detail.message);
+    });
+
+    it('shows every 422 validation item, each with its location', async () => {
+      const sim = await startSimulator({ readyAfterMs: 0 });
+      await sim.fault({
+        method: 'POST',
+        status: 422,
+        contentType: 'application/json',
+        body: JSON.stringify({
+          detail: [
+            { loc: ['body', 'id'], msg: 'Invalid application ID format', type: 'value_error' },
+            { loc: ['body', 'profile'], msg: 'Unknown profile', type: 'value_error' },
+          ],
+        }),
+      });
+      const element = await player({ server: sim.url, 'app-id': 'usd-viewer', profile: 'default' });
+      const detail = await errorOf(element);
+      expect(detail.message).to.equal('body.id: Invalid application ID format; body.profile: Unknown profile');
     });
 
     it('renders a server message containing HTML as text', async () => {

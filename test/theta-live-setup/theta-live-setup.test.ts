@@ -332,6 +332,22 @@ describe('<theta-live-setup>', function () {
     });
   });
 
+  it('renders an error message containing HTML as text', async () => {
+    const sim = await ThetaSimulatorHandle.start();
+    simulator = sim;
+    await sim.fault({
+      method: 'GET',
+      path: '^/service_account/',
+      status: 500,
+      body: '{"status":"error","message":"<img src=x onerror=alert(1)>Broken"}',
+      contentType: 'application/json',
+    });
+    const { element } = await setup();
+    await until(() => errorText(element) !== '', 'no error shown');
+    expect(errorText(element)).to.equal('<img src=x onerror=alert(1)>Broken');
+    expect(root(element).querySelector('img')).to.equal(null);
+  });
+
   it('renders a stream name containing HTML as text', async () => {
     const { element } = await setup();
     await createStream(element, '<img src=x onerror=alert(1)>Show');
