@@ -88,7 +88,7 @@ export interface KitStallDetail {
 }
 
 declare global {
-  interface HTMLElementEventMap {
+  interface GlobalEventHandlersEventMap {
     'kit-session-pending': CustomEvent<KitSessionPendingDetail>;
     'kit-session-ready': CustomEvent<KitSessionReadyDetail>;
     'kit-error': CustomEvent<KitErrorDetail>;

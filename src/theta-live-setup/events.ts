@@ -59,7 +59,7 @@ export interface ThetaErrorDetail {
 }
 
 declare global {
-  interface HTMLElementEventMap {
+  interface GlobalEventHandlersEventMap {
     'theta-stream-created': CustomEvent<ThetaStreamCreatedDetail>;
     'theta-stream-selected': CustomEvent<ThetaStreamSelectedDetail>;
     'theta-ingestor-selected': CustomEvent<ThetaIngestorSelectedDetail>;

@@ -2,7 +2,7 @@ import { expect, oneEvent, waitUntil } from '@open-wc/testing';
 import { sendKeys } from '@web/test-runner-commands';
 import '../../src/theta-live-setup/index.js';
 import type { ThetaLiveSetup } from '../../src/theta-live-setup/index.js';
-import type { ThetaIngestorSelectedDetail } from '../../src/theta-live-setup/events.js';
+import type { ThetaErrorDetail, ThetaIngestorSelectedDetail } from '../../src/theta-live-setup/events.js';
 import { ThetaSimulatorHandle } from '../support/simulators.js';
 
 let simulator: ThetaSimulatorHandle | undefined;
@@ -40,6 +40,20 @@ async function until(condition: () => boolean | Promise<boolean>, message: strin
 async function untilButton(element: ThetaLiveSetup, name: string): Promise<HTMLButtonElement> {
   await until(() => button(element, name) !== undefined && !button(element, name).disabled, `no "${name}" button`);
   return button(element, name);
+}
+
+/** A setup whose simulator already has `fault` armed, and the first `theta-error` it reports. */
+async function setupWithFault(
+  fault: Record<string, unknown>,
+): Promise<{ element: ThetaLiveSetup; sim: ThetaSimulatorHandle; firstError: Promise<CustomEvent<ThetaErrorDetail>> }> {
+  const sim = await ThetaSimulatorHandle.start();
+  simulator = sim;
+  await sim.fault(fault);
+  const firstError = new Promise<CustomEvent<ThetaErrorDetail>>((resolve) =>
+    document.addEventListener('theta-error', (event) => resolve(event), { once: true }),
+  );
+  const { element } = await setup();
+  return { element, sim, firstError };
 }
 
 async function createStream(element: ThetaLiveSetup, name: string): Promise<void> {
@@ -271,19 +285,13 @@ describe('<theta-live-setup>', function () {
     ];
     for (const { step, path, method } of failures) {
       it(`shows the service message when ${step} fails, and Retry recovers`, async () => {
-        const sim = await ThetaSimulatorHandle.start();
-        simulator = sim;
-        await sim.fault({
+        const { element, firstError: error } = await setupWithFault({
           method,
           path,
           status: 500,
           body: '{"status":"error","message":"Edge network is having a moment"}',
           contentType: 'application/json',
         });
-        const error = new Promise<CustomEvent>((resolve) =>
-          document.addEventListener('theta-error', (event) => resolve(event as CustomEvent), { once: true }),
-        );
-        const { element } = await setup();
         if (step !== 'listing streams') await createStream(element, 'Show');
         if (step === 'selecting an ingestor') (await untilButton(element, 'Select')).click();
         const detail = (await error).detail;
@@ -298,20 +306,14 @@ describe('<theta-live-setup>', function () {
     }
 
     it('says so when the service answers with an HTML page', async () => {
-      const sim = await ThetaSimulatorHandle.start();
-      simulator = sim;
-      await sim.fault({
+      const { element, firstError } = await setupWithFault({
         method: 'GET',
         path: '^/service_account/',
         status: 502,
         body: '<html><body><h1>Bad gateway</h1></body></html>',
         contentType: 'text/html',
       });
-      const error = new Promise<CustomEvent>((resolve) =>
-        document.addEventListener('theta-error', (event) => resolve(event as CustomEvent), { once: true }),
-      );
-      const { element } = await setup();
-      expect((await error).detail.message).to.contain('HTML page instead of JSON');
+      expect((await firstError).detail.message).to.contain('HTML page instead of JSON');
       await element.updateComplete;
       expect(errorText(element)).to.contain('HTML page instead of JSON');
     });
@@ -333,17 +335,15 @@ describe('<theta-live-setup>', function () {
   });
 
   it('renders an error message containing HTML as text', async () => {
-    const sim = await ThetaSimulatorHandle.start();
-    simulator = sim;
-    await sim.fault({
+    const { element, firstError } = await setupWithFault({
       method: 'GET',
       path: '^/service_account/',
       status: 500,
       body: '{"status":"error","message":"<img src=x onerror=alert(1)>Broken"}',
       contentType: 'application/json',
     });
-    const { element } = await setup();
-    await until(() => errorText(element) !== '', 'no error shown');
+    await firstError;
+    await element.updateComplete;
     expect(errorText(element)).to.equal('<img src=x onerror=alert(1)>Broken');
     expect(root(element).querySelector('img')).to.equal(null);
   });
