@@ -284,13 +284,18 @@ export class ThetaLiveSetup extends LiveElement {
       return true;
     } catch (error) {
       if (signal.aborted) return false;
-      const failure = error instanceof ThetaApiError ? error : new ThetaApiError(String(error), { status: 0, code: 'network' });
-      this.failure = { action, message: failure.message, retry: retry ?? (() => void this.#run(action, work, retry)) };
-      this.emit('theta-error', { step: this.activeStep, action, status: failure.status, code: failure.code, message: failure.message });
+      this.#report(action, error, retry ?? (() => void this.#run(action, work, retry)));
       return false;
     } finally {
       if (this.busy === action) this.busy = undefined;
     }
+  }
+
+  /** Shows a failed call in the error box (with what Retry does) and reports it as `theta-error`. */
+  #report(action: string, error: unknown, retry: () => void): void {
+    const failure = error instanceof ThetaApiError ? error : new ThetaApiError(String(error), { status: 0, code: 'network' });
+    this.failure = { action, message: failure.message, retry };
+    this.emit('theta-error', { step: this.activeStep, action, status: failure.status, code: failure.code, message: failure.message });
   }
 
   async #loadStreams(): Promise<void> {
@@ -418,18 +423,11 @@ export class ThetaLiveSetup extends LiveElement {
           this.#onStreamStatus(stream);
         } catch (error) {
           if (signal.aborted) return;
-          const failure = error instanceof ThetaApiError ? error : new ThetaApiError(String(error), { status: 0, code: 'network' });
           // One report per distinct failure; polling goes on, as the status may come back.
-          if (failure.message !== reportedFailure) {
-            reportedFailure = failure.message;
-            this.failure = { action: 'watch-stream', message: failure.message, retry: () => this.#watch(streamId) };
-            this.emit('theta-error', {
-              step: 'live',
-              action: 'watch-stream',
-              status: failure.status,
-              code: failure.code,
-              message: failure.message,
-            });
+          const message = error instanceof Error ? error.message : String(error);
+          if (message !== reportedFailure) {
+            reportedFailure = message;
+            this.#report('watch-stream', error, () => this.#watch(streamId));
           }
         }
       }
