@@ -1,12 +1,66 @@
 /**
  * The sending side of a simulated Kit stream: one werift RTCPeerConnection that
- * offers a VP8 video track (a looped test pattern) and a data channel for app
- * messages, pinned to one loopback UDP port.
+ * offers an H.264 video track (a looped test pattern) and Kit's data channels,
+ * pinned to one loopback UDP port.
  */
-import { MediaStreamTrack, RTCPeerConnection } from 'werift';
+import {
+  MediaStream,
+  MediaStreamTrack,
+  RTCPeerConnection,
+  RTCRtpCodecParameters,
+  RtcpPayloadSpecificFeedback,
+  useFIR,
+  useNACK,
+  usePLI,
+  useREMB,
+} from 'werift';
 import type { RTCDataChannel } from 'werift';
-import type { IvfFrame } from './ivf.js';
+import type { H264AccessUnit } from './h264.js';
 import { VideoLoop } from './video-loop.js';
+
+/**
+ * The one data channel Kit's server creates (KIT-PROTOCOL.md section 3); the
+ * client creates `input_channel_v1`, `cursor_channel` and maybe others, and they
+ * arrive through `ondatachannel`.
+ */
+export const KIT_CONTROL_CHANNEL_LABEL = 'control_channel';
+
+/**
+ * The media stream id the video track is announced under (`a=msid`). NVIDIA's
+ * client recognises `stream_id`, `app_media_stream`, `second_stream_id` and
+ * `app_audio_stream`; which one Kit uses is not known, so this takes the one
+ * named for app video.
+ */
+export const KIT_VIDEO_STREAM_ID = 'app_media_stream';
+
+/**
+ * SCTP stream id of `control_channel`. Odd, because this peer is the DTLS
+ * server (it offers `a=setup:actpass`, and browsers answer `active`), and
+ * RFC 8832 section 6 gives the server the odd ids: left to itself werift would
+ * pick 0, as it derives the parity from its ICE role (controlled, being
+ * ICE-lite), and collide with the browser's first channel (`input_channel_v1`
+ * is 0 in Chromium). Well above the ids clients allocate from the bottom, so a
+ * werift client, which also picks by ICE role (odd when controlling), does not
+ * collide either; below 1024, the stream limit of Chromium and Safari.
+ */
+const CONTROL_CHANNEL_STREAM_ID = 255;
+
+/** Feedback message type of a full intra request (RFC 5104 section 4.3.1); werift parses FIR but does not export its class. */
+const FIR_FORMAT = 4;
+
+/**
+ * The only video codec offered. Kit streams H.264; its profile is not known, so
+ * the offer names constrained baseline, which every WebRTC browser decodes
+ * (the clip is constrained baseline level 3.0, within 42e01f).
+ */
+export function kitH264Codec(): RTCRtpCodecParameters {
+  return new RTCRtpCodecParameters({
+    mimeType: 'video/H264',
+    clockRate: 90_000,
+    parameters: 'profile-level-id=42e01f;packetization-mode=1;level-asymmetry-allowed=1',
+    rtcpFeedback: [useNACK(), usePLI(), useREMB(), useFIR()],
+  });
+}
 
 export interface KitMediaPeerOptions {
   /** The UDP port the peer must use: the session's media destination port. */
@@ -18,11 +72,11 @@ export interface KitMediaPeerOptions {
    * traffic relayed by the media port forwarder reaches the peer.
    */
   allowedRemoteAddress?: string;
-  frames: readonly IvfFrame[];
+  /** The clip to loop, one entry per picture (see `readH264File` in h264.ts). */
+  frames: readonly H264AccessUnit[];
   frameRate: number;
   /** Kit's server is ICE-lite: it answers connectivity checks but sends none. */
   iceLite: boolean;
-  dataChannelLabel: string;
   /** Start with the video stopped (media fault active). */
   mediaPaused: boolean;
   /**
@@ -31,7 +85,14 @@ export interface KitMediaPeerOptions {
    * ICE-lite it sends no checks of its own, so silence is the only signal.
    */
   idleTimeoutMs: number;
-  onAppMessage: (data: string | Buffer) => void;
+  /**
+   * A data channel is open: `control_channel` (created by this peer) once the
+   * client has it, or a channel the client created (`input_channel_v1`,
+   * `cursor_channel`, ...) once it arrived and opened.
+   */
+  onChannelOpen?: (label: string) => void;
+  /** A message on any data channel: a string for text messages, a Buffer for binary ones. */
+  onChannelMessage: (label: string, data: string | Buffer) => void;
   onConnectionStateChange?: (state: KitMediaPeerState) => void;
   /** The peer closed itself after {@link idleTimeoutMs} of silence. */
   onIdleTimeout?: () => void;
@@ -49,15 +110,16 @@ export interface RemoteCandidateInit {
 export class KitMediaPeer {
   private readonly videoLoop: VideoLoop;
   private readonly idleCheck: NodeJS.Timeout;
+  /** Latest channel per label, this peer's `control_channel` and the client's. */
+  private readonly channels = new Map<string, RTCDataChannel>();
   private mediaPaused: boolean;
   private lastReceivedAt = performance.now();
   private closed = false;
 
   private constructor(
     private readonly pc: RTCPeerConnection,
-    private readonly dataChannel: RTCDataChannel,
     private readonly videoTrack: MediaStreamTrack,
-    options: KitMediaPeerOptions,
+    private readonly options: KitMediaPeerOptions,
     readonly offerSdp: string,
   ) {
     this.mediaPaused = options.mediaPaused;
@@ -94,13 +156,19 @@ export class KitMediaPeer {
       iceInterfaceAddresses: { udp4: options.host },
       // werift rejects a range of one port; the lower bound is used when it is free.
       icePortRange: [options.mediaPort, options.mediaPort + 1],
+      // H.264 only, as Kit offers; werift's default would be VP8.
+      codecs: { video: [kitH264Codec()] },
     });
     let peer: KitMediaPeer | undefined;
     try {
       const videoTrack = new MediaStreamTrack({ kind: 'video' });
-      const transceiver = pc.addTransceiver(videoTrack, { direction: 'sendonly' });
-      // Created before the offer so that the offer negotiates SCTP.
-      const dataChannel = pc.createDataChannel(options.dataChannelLabel, { ordered: true });
+      const transceiver = pc.addTransceiver(videoTrack, {
+        direction: 'sendonly',
+        streams: [new MediaStream({ id: KIT_VIDEO_STREAM_ID })],
+      });
+      // Created before the offer so that the offer negotiates SCTP. The document
+      // does not say how Kit configures it; ordered and reliable is what JSON control needs.
+      const controlChannel = pc.createDataChannel(KIT_CONTROL_CHANNEL_LABEL, { ordered: true, id: CONTROL_CHANNEL_STREAM_ID });
       const offer = await pc.createOffer();
       await pc.setLocalDescription(offer);
       const offerSdp = pc.localDescription?.sdp;
@@ -110,7 +178,7 @@ export class KitMediaPeer {
       if (boundPort !== options.mediaPort) {
         throw new Error(`media port ${options.mediaPort} was not free (peer bound ${String(boundPort)})`);
       }
-      const created = new KitMediaPeer(pc, dataChannel, videoTrack, options, offerSdp);
+      const created = new KitMediaPeer(pc, videoTrack, options, offerSdp);
       peer = created;
       const allowed = options.allowedRemoteAddress;
       interceptIceDatagrams(pc, (address) => {
@@ -118,10 +186,15 @@ export class KitMediaPeer {
         created.lastReceivedAt = performance.now();
         return true;
       });
-      dataChannel.onMessage.subscribe((data) => {
-        if (!created.closed) options.onAppMessage(data);
-      });
+      created.keepChannel(controlChannel);
+      pc.onDataChannel.subscribe((channel) => created.keepChannel(channel));
+      // Picture loss (PLI) or a full intra request (FIR): continue at the next key frame.
       transceiver.sender.onPictureLossIndication.subscribe(() => created.videoLoop.skipToNextKeyframe());
+      transceiver.sender.onRtcp.subscribe((packet) => {
+        if (packet instanceof RtcpPayloadSpecificFeedback && packet.feedback.count === FIR_FORMAT) {
+          created.videoLoop.skipToNextKeyframe();
+        }
+      });
       pc.connectionStateChange.subscribe((state) => {
         created.updateVideo();
         options.onConnectionStateChange?.(state);
@@ -164,15 +237,21 @@ export class KitMediaPeer {
     return true;
   }
 
-  /** Sends one data-channel message; returns false while the channel is not open. */
-  sendAppMessage(text: string): boolean {
-    if (this.closed || this.dataChannel.readyState !== 'open') return false;
+  /** Sends one message on the channel with this label; false when there is no such channel or it is not open. */
+  sendOnChannel(label: string, data: string | Buffer): boolean {
+    const channel = this.channels.get(label);
+    if (this.closed || channel?.readyState !== 'open') return false;
     try {
-      this.dataChannel.send(text);
+      channel.send(data);
       return true;
     } catch {
       return false;
     }
+  }
+
+  /** The ready state of every channel seen, by label: 'connecting', 'open', 'closing' or 'closed'. */
+  channelStates(): Record<string, string> {
+    return Object.fromEntries([...this.channels].map(([label, channel]) => [label, channel.readyState]));
   }
 
   setMediaPaused(paused: boolean): void {
@@ -187,6 +266,23 @@ export class KitMediaPeer {
     this.videoLoop.stop();
     this.videoTrack.stop();
     await this.pc.close().catch(() => {});
+  }
+
+  /** Keeps a channel by its label (a newer one with the same label replaces it) and relays its events. */
+  private keepChannel(channel: RTCDataChannel): void {
+    const label = channel.label;
+    this.channels.set(label, channel);
+    channel.onMessage.subscribe((data) => {
+      if (!this.closed && this.channels.get(label) === channel) this.options.onChannelMessage(label, data);
+    });
+    const announceOpen = (): void => {
+      if (!this.closed && this.channels.get(label) === channel) this.options.onChannelOpen?.(label);
+    };
+    // A client's channel arrives just before werift marks it open; this peer's opens on the client's acknowledgement.
+    if (channel.readyState === 'open') announceOpen();
+    channel.stateChanged.subscribe((state) => {
+      if (state === 'open') announceOpen();
+    });
   }
 
   /** Video runs exactly while the peer is connected and media is not stopped. */

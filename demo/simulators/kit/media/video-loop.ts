@@ -1,26 +1,32 @@
 /**
- * Plays a list of pre-encoded VP8 frames in a loop at a fixed frame rate,
- * handing out RTP packets as a live encoder would.
+ * Plays a list of pre-encoded H.264 access units in a loop at a fixed frame
+ * rate, handing out RTP packets as a live encoder would.
  */
 import type { RtpPacket } from 'werift';
-import type { IvfFrame } from './ivf.js';
-import { Vp8RtpPacketizer } from './ivf.js';
+import { H264RtpPacketizer } from './h264.js';
+import type { H264AccessUnit } from './h264.js';
 
 const VIDEO_CLOCK_RATE = 90_000;
 
+/** Turns one access unit into its RTP packets; {@link H264RtpPacketizer} by default. */
+export interface AccessUnitPacketizer {
+  packetize(accessUnit: H264AccessUnit, rtpTimestamp: number): RtpPacket[];
+}
+
 export interface VideoLoopOptions {
-  frames: readonly IvfFrame[];
+  /** One entry per picture, in decoding order; the loop wraps from the last to the first. */
+  frames: readonly H264AccessUnit[];
   frameRate?: number;
   /** Receives every packet of a frame, in order. */
   sendPacket: (packet: RtpPacket) => void;
-  packetizer?: Vp8RtpPacketizer;
+  packetizer?: AccessUnitPacketizer;
 }
 
 export class VideoLoop {
   readonly frameRate: number;
-  private readonly frames: readonly IvfFrame[];
+  private readonly frames: readonly H264AccessUnit[];
   private readonly sendPacket: (packet: RtpPacket) => void;
-  private readonly packetizer: Vp8RtpPacketizer;
+  private readonly packetizer: AccessUnitPacketizer;
   private readonly initialRtpTimestamp = Math.floor(Math.random() * 0x1_0000_0000);
   /** Reference point of the RTP clock; RTP timestamps follow the wall clock from here. */
   private readonly clockOrigin = performance.now();
@@ -35,7 +41,9 @@ export class VideoLoop {
     this.frames = options.frames;
     this.frameRate = options.frameRate ?? 30;
     this.sendPacket = options.sendPacket;
-    this.packetizer = options.packetizer ?? new Vp8RtpPacketizer();
+    this.packetizer = options.packetizer ?? new H264RtpPacketizer();
+    // A receiver can only begin decoding at a key frame.
+    this.skipToNextKeyframe();
   }
 
   get running(): boolean {
@@ -94,7 +102,7 @@ export class VideoLoop {
     this.nextFrameIndex = (this.nextFrameIndex + 1) % this.frames.length;
     const ticksPerFrame = Math.round(VIDEO_CLOCK_RATE / this.frameRate);
     const rtpTimestamp = (this.initialRtpTimestamp + slot * ticksPerFrame) % 0x1_0000_0000;
-    for (const packet of this.packetizer.packetize(frame.data, rtpTimestamp)) {
+    for (const packet of this.packetizer.packetize(frame, rtpTimestamp)) {
       this.sendPacket(packet);
     }
     this.framesSentCount++;
