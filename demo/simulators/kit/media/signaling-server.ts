@@ -1,44 +1,81 @@
 /**
- * Server side of Kit's WebRTC signaling envelope over WebSocket.
+ * Server side of Kit's WebRTC signaling over WebSocket, for one streaming session,
+ * enforcing the rules of KIT-PROTOCOL.md §1 rather than accepting whatever arrives.
+ * A violation is something NVIDIA's client never does, so a real Kit may refuse or
+ * ignore it; each is recorded with a readable reason, never silently tolerated.
  *
- * A client connects to `/sign_in?peer_id=peer-<10 digits>&version=2`. Unprompted,
- * the server introduces the client (`peer_info` with the client's numeric id and
- * its peer_id as name), then itself (`peer_info`, name `OneSdkServer-...`); the
- * session then sends its offer as a `peer_msg`. Every server message carries an
- * incrementing `ackid` that the client acknowledges with `{"ack": <ackid>}`;
- * `{"hb": n}` messages are heartbeats. Client messages for the server arrive as
- * `{"peer_msg": {"to": <server id>, "msg": "<JSON string>"}}`.
+ * Sign-in: `<any prefix>/sign_in?peer_id=peer-<10 digits>&version=2[&reconnect=1]`
+ * with the subprotocol `x-nv-sessionid.<session id>` or
+ * `x-nv-sessionid.<session id>-Authorization.Bearer-<token>`; refusals are HTTP
+ * answers before the upgrade (a browser sees only a failed socket).
+ *
+ * Server → client: `peer_info` for the client, `peer_info` for the server, then the
+ * session's `peer_msg` offer; each carries an `ackid` from one per-session counter
+ * and is retained until the client acknowledges it with `{"ack": n}` (cumulative).
+ * `{"hb": n}` heartbeats and `{"error": ...}` carry no ackid.
+ *
+ * Client → server: `{"peer_msg":{"from":<client id>,"to":<server id>,"msg":"<JSON>"},"ackid":k}`
+ * with increasing (not necessarily consecutive) ackids, `{"ack": n}`, and binary stats
+ * frames; the server answers each accepted ackid with `{"ack": <highest received>}`.
+ *
+ * Reconnect (`reconnect=1`, e.g. NVIDIA's switch to a worker socket after closing the
+ * first one with 4001): no new peer_info or offer; every unacknowledged server message
+ * is sent again with its ackid.
  */
 import http from 'node:http';
 import type net from 'node:net';
+import type stream from 'node:stream';
 import { WebSocketServer, WebSocket } from 'ws';
 
-/** Close codes sent to clients (application range 4000-4999, plus standard ones). */
+/** Close codes of the signaling socket (application range 4000-4999, plus standard ones). */
 export const SignalingCloseCode = {
-  badRequest: 4400,
-  notFound: 4404,
+  /** Sent by NVIDIA's client when it moves signaling to a Web Worker socket (§1.6); it comes back with `reconnect=1`. */
+  workerSwitch: 4001,
+  /** Sent by the server to a socket a newer socket of the same session replaced. */
   replaced: 4409,
   serverShutdown: 1001,
+  policyViolation: 1008,
   internalError: 1011,
 } as const;
 
 const PEER_ID_PATTERN = /^peer-\d{10}$/;
 const SUPPORTED_VERSION = '2';
-/** Largest client message accepted; SDP answers are a few kB. */
+const SUBPROTOCOL_PREFIX = 'x-nv-sessionid.';
+const BEARER_INFIX = '-Authorization.Bearer-';
+const REDACTED = '<redacted>';
+/** Largest client message accepted; SDP answers are a few kB, stats frames a few more. */
 const MAX_CLIENT_MESSAGE_BYTES = 256 * 1024;
-/** Outstanding ackids remembered per client; a client that never acks must not grow memory. */
-const MAX_TRACKED_ACKIDS = 256;
+/** Unacknowledged server messages kept; a client that never acks must not grow memory. */
+const MAX_RETAINED_MESSAGES = 256;
+/** Client ackids whose content is remembered, to tell a re-sent envelope from a reused ackid. */
+const MAX_REMEMBERED_CLIENT_ACKIDS = 256;
+const MAX_ENVELOPE_LOG = 500;
+const MAX_VIOLATIONS = 100;
+/**
+ * Client close codes that end the client for good. 1005 is what a browser's
+ * `socket.close()` without a code arrives as. Every other code, 4001 (worker switch)
+ * and 1006 (no close frame) included, may be followed by a `reconnect=1` socket: the
+ * client's watchdog reopens after any close it did not mean as an end (§1.6).
+ */
+const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([1000, 1001, 1005]);
 
+/** The client peer of the session, stable across its reconnect sockets. */
 export interface SignalingClient {
-  /** The client's peer_id from the sign-in URL. */
+  /** The peer name the client signed in with, announced back in its `peer_info`. */
   readonly peerId: string;
-  /** Numeric id the server assigned and announced in the client's `peer_info`. */
+  /** Numeric id announced in the client's `peer_info`; its envelopes must carry it as `from`. */
   readonly clientId: number;
+  /** True while a socket of this client is open. */
   readonly open: boolean;
-  /** Ackids sent and not yet acknowledged. */
-  readonly unacknowledged: ReadonlySet<number>;
-  /** Sends `{"peer_msg": {"from": <server id>, "msg": JSON.stringify(message)}}`. */
+  /**
+   * Sends `{"peer_msg":{"from":<server id>,"to":<client id>,"msg":JSON.stringify(message)},"ackid":n}`.
+   * Without an open socket the message is retained and goes out on the client's reconnect.
+   * Ignored once the client has ended or was replaced by a new sign-in.
+   */
   sendPeerMessage(message: unknown): void;
+  /** Sends the bare string `BYE` as `msg`, which ends the stream normally on the client. */
+  sendBye(): void;
+  /** Closes the current socket and ends the client (a later `reconnect=1` is refused); no `onClientClosed` follows. */
   close(code: number, reason: string): void;
 }
 
@@ -51,90 +88,154 @@ export interface KitSignalingServerOptions {
   heartbeatMs: number;
   serverId: number;
   serverName: string;
-  /** Called after the two `peer_info` messages went out. */
-  onClient: (client: SignalingClient) => void;
-  /** A parsed `peer_msg.msg` from a client. */
+  /** The session id the subprotocol must carry. */
+  sessionId: string;
+  /** When set, the subprotocol must be the bearer form carrying exactly this token. */
+  accessToken?: string;
+  /** A new sign-in (after its two `peer_info`), or a reconnect socket (after the re-sent messages). */
+  onClient: (client: SignalingClient, details: { reconnect: boolean }) => void;
+  /** The parsed `msg` of an accepted, first-seen client envelope. */
   onPeerMessage: (client: SignalingClient, message: Record<string, unknown>) => void;
-  /** `droppedByServer` is true when the server cut the connection (fault, shutdown, replacement). */
-  onClientClosed: (client: SignalingClient, droppedByServer: boolean) => void;
+  /**
+   * A socket the client or the network closed (dropClient counts as the network).
+   * `final: false` means the client may come back with `reconnect=1`. Not called for a
+   * socket a newer one replaced, for client.close(), or after server.close().
+   */
+  onClientClosed: (client: SignalingClient, details: { final: boolean; code: number }) => void;
+  log?: (line: string) => void;
 }
 
-class SignalingConnection implements SignalingClient {
-  readonly unacknowledged = new Set<number>();
-  droppedByServer = false;
-  private nextAckId = 1;
-  private heartbeatCount = 0;
+/** One text frame on the signaling socket, as the control endpoint shows it. */
+export interface SignalingEnvelopeRecord {
+  direction: 'in' | 'out';
+  /** Milliseconds since the server started. */
+  at: number;
+  /** The parsed JSON; an unparseable incoming frame is kept as (the start of) its text. */
+  message: unknown;
+  ackid?: number;
+}
+
+export interface SignalingSignIn {
+  peerId: string;
+  /** The subprotocol echoed in the 101 answer, token redacted. */
+  protocol: string;
+  reconnect: boolean;
+  /** The request path and query, secrets redacted. */
+  url: string;
+}
+
+interface SignInRequest {
+  peerId: string;
+  reconnect: boolean;
+  protocol: string;
+  url: string;
+  /** Strings never to be recorded: the configured and the offered token. */
+  secrets: string[];
+}
+
+interface RetainedMessage {
+  text: string;
+  message: Record<string, unknown>;
+}
+
+/** One WebSocket of the client. */
+class Connection {
+  /** A newer socket of the same session took over; nothing from this one counts any more. */
+  replaced = false;
+  /** The session ended this client through client.close(). */
+  closedByServer = false;
 
   constructor(
-    private readonly socket: WebSocket,
-    readonly peerId: string,
-    readonly clientId: number,
-    private readonly serverId: number,
+    readonly socket: WebSocket,
+    readonly peer: ClientPeer,
+    readonly secrets: string[],
   ) {}
 
   get open(): boolean {
     return this.socket.readyState === WebSocket.OPEN;
   }
+}
 
-  /** Sends a server message, stamping it with the next ackid. */
-  send(message: Record<string, unknown>): void {
-    if (!this.open) return;
-    const ackid = this.nextAckId++;
-    this.unacknowledged.add(ackid);
-    if (this.unacknowledged.size > MAX_TRACKED_ACKIDS) {
-      // Sets iterate in insertion order: forget the oldest.
-      this.unacknowledged.delete(this.unacknowledged.values().next().value!);
-    }
-    this.socket.send(JSON.stringify({ ...message, ackid }));
+/** What a client peer needs from its server. */
+interface ClientPeerHost {
+  sendRetained(peer: ClientPeer, message: Record<string, unknown>): void;
+  endPeer(peer: ClientPeer, code: number, reason: string): void;
+  readonly serverId: number;
+}
+
+class ClientPeer implements SignalingClient {
+  /** Closed for good (final close, client.close(), replaced by a new sign-in, server closed). */
+  ended = false;
+  connection: Connection | undefined;
+  highestReceivedAckId = 0;
+  /** Content of recently accepted client ackids, to recognise a faithful re-send. */
+  readonly receivedContent = new Map<number, string>();
+  reportedRetentionOverflow = false;
+
+  constructor(
+    private readonly host: ClientPeerHost,
+    readonly peerId: string,
+    readonly clientId: number,
+  ) {}
+
+  get open(): boolean {
+    return this.connection?.open ?? false;
   }
 
   sendPeerMessage(message: unknown): void {
-    this.send({ peer_msg: { from: this.serverId, msg: JSON.stringify(message) } });
+    const msg = JSON.stringify(message) as string | undefined;
+    if (msg === undefined) throw new TypeError('peer message must be JSON-serializable');
+    this.sendMsg(msg);
   }
 
-  sendHeartbeat(): void {
-    this.send({ hb: ++this.heartbeatCount });
-  }
-
-  acknowledge(ackid: number): void {
-    this.unacknowledged.delete(ackid);
-  }
-
-  /** Acknowledges a client message that asked for it (the envelope is symmetric). */
-  sendAck(ackid: number): void {
-    if (this.open) this.socket.send(JSON.stringify({ ack: ackid }));
+  sendBye(): void {
+    this.sendMsg('BYE');
   }
 
   close(code: number, reason: string): void {
-    this.droppedByServer = true;
-    if (this.socket.readyState === WebSocket.OPEN || this.socket.readyState === WebSocket.CONNECTING) {
-      this.socket.close(code, reason);
-    }
+    this.host.endPeer(this, code, reason);
   }
 
-  /** Cuts the TCP connection without a close handshake. */
-  terminate(): void {
-    this.droppedByServer = true;
-    this.socket.terminate();
+  private sendMsg(msg: string): void {
+    this.host.sendRetained(this, { peer_msg: { from: this.host.serverId, to: this.clientId, msg } });
   }
 }
 
 export class KitSignalingServer {
-  private readonly connections = new Set<SignalingConnection>();
+  readonly serverId: number;
+  /** What client peers call back into, without widening this class's public surface. */
+  private readonly peerHost: ClientPeerHost;
+  private readonly connections = new Set<Connection>();
   /** Raw TCP sockets, so close() can cut connections still in the HTTP upgrade. */
   private readonly rawSockets = new Set<net.Socket>();
   private readonly heartbeat: NodeJS.Timeout;
+  private readonly startedAt = Date.now();
+  private readonly retained = new Map<number, RetainedMessage>();
+  private readonly envelopeLog: SignalingEnvelopeRecord[] = [];
+  private readonly violationLog: string[] = [];
+  private peer: ClientPeer | undefined;
+  private nextAckId = 1;
   private nextClientId = 1;
+  private heartbeatCount = 0;
   private closed = false;
+  private listeningPort = 0;
+  private reconnectCount = 0;
+  private lastAcceptedSignIn: SignalingSignIn | undefined;
 
   private constructor(
     private readonly httpServer: http.Server,
     private readonly wss: WebSocketServer,
+    /** The subprotocol chosen for each request before the upgrade, echoed by ws's handleProtocols. */
+    private readonly chosenProtocols: WeakMap<http.IncomingMessage, string>,
     private readonly options: KitSignalingServerOptions,
   ) {
-    this.heartbeat = setInterval(() => {
-      for (const connection of this.connections) connection.sendHeartbeat();
-    }, options.heartbeatMs);
+    this.serverId = options.serverId;
+    this.peerHost = {
+      serverId: options.serverId,
+      sendRetained: (peer, body) => this.sendRetained(peer, body),
+      endPeer: (peer, code, reason) => this.endPeer(peer, code, reason),
+    };
+    this.heartbeat = setInterval(() => this.sendHeartbeat(), options.heartbeatMs);
     this.heartbeat.unref();
   }
 
@@ -143,12 +244,15 @@ export class KitSignalingServer {
       response.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
       response.end('WebSocket upgrade required: /sign_in?peer_id=peer-<10 digits>&version=2\n');
     });
-    const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_MESSAGE_BYTES });
-    const server = new KitSignalingServer(httpServer, wss, options);
-    httpServer.on('connection', (socket) => server.admit(socket));
-    httpServer.on('upgrade', (request, socket, head) => {
-      wss.handleUpgrade(request, socket, head, (ws) => server.accept(ws, request));
+    const chosenProtocols = new WeakMap<http.IncomingMessage, string>();
+    const wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: MAX_CLIENT_MESSAGE_BYTES,
+      handleProtocols: (_offered, request) => chosenProtocols.get(request) ?? false,
     });
+    const server = new KitSignalingServer(httpServer, wss, chosenProtocols, options);
+    httpServer.on('connection', (socket) => server.admit(socket));
+    httpServer.on('upgrade', (request, socket, head) => server.upgrade(request, socket, head));
     httpServer.on('clientError', (_error, socket) => socket.destroy());
     await new Promise<void>((resolve, reject) => {
       httpServer.once('error', reject);
@@ -158,36 +262,110 @@ export class KitSignalingServer {
       });
     });
     httpServer.on('error', () => {});
+    server.listeningPort = (httpServer.address() as net.AddressInfo).port;
     return server;
   }
 
+  /** The listening port; still readable after close(). */
   get port(): number {
-    return (this.httpServer.address() as net.AddressInfo).port;
+    return this.listeningPort;
   }
 
-  /** Open signaling WebSockets. */
+  /** Reconnect sockets accepted (`reconnect=1` for a live client). */
+  get reconnects(): number {
+    return this.reconnectCount;
+  }
+
+  /** The last accepted sign-in socket, secrets redacted. */
+  get lastSignIn(): SignalingSignIn | undefined {
+    return this.lastAcceptedSignIn;
+  }
+
+  /** Open signaling WebSockets (a replaced socket still closing is not counted). */
   get clientCount(): number {
     let count = 0;
-    for (const connection of this.connections) if (connection.open) count++;
+    for (const connection of this.connections) if (connection.open && !connection.replaced) count++;
     return count;
   }
 
-  /** Cuts every client connection abruptly (no close frame), as a network failure would. */
-  dropAll(): void {
-    for (const connection of this.connections) connection.terminate();
+  /** Every text frame in both directions, oldest first (the last {@link MAX_ENVELOPE_LOG}). */
+  envelopes(): SignalingEnvelopeRecord[] {
+    return this.envelopeLog.slice();
+  }
+
+  /** What the client did against the protocol, oldest first (the last {@link MAX_VIOLATIONS}). */
+  violations(): string[] {
+    return this.violationLog.slice();
+  }
+
+  /** Ackids of server messages the client has not acknowledged yet. */
+  unacknowledged(): number[] {
+    return [...this.retained.keys()];
+  }
+
+  /**
+   * Sends `{"error": error}` (e.g. `peerRemoved`) to the current socket, if one is open.
+   * §1.3 shows it without an ackid and the client dispatches ackid-less messages, so
+   * it carries none and is not retained.
+   */
+  sendError(error: string): void {
+    const connection = this.peer?.connection;
+    if (connection?.open) this.transmit(connection, { error });
+  }
+
+  /**
+   * Cuts the client's TCP connection without a close frame, as a network failure
+   * would. The client stays live: `onClientClosed` reports `final: false` (code 1006)
+   * and a `reconnect=1` socket is accepted.
+   */
+  dropClient(): void {
+    this.peer?.connection?.socket.terminate();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.heartbeat);
-    for (const connection of this.connections) connection.close(SignalingCloseCode.serverShutdown, 'session ended');
+    if (this.peer) this.peer.ended = true;
+    for (const connection of this.connections) {
+      if (connection.socket.readyState === WebSocket.OPEN) connection.socket.close(SignalingCloseCode.serverShutdown, 'session ended');
+    }
     const httpClosed = new Promise<void>((resolve) => this.httpServer.close(() => resolve()));
     // Do not wait for close handshakes: the session is gone.
     for (const socket of this.rawSockets) socket.destroy();
     this.rawSockets.clear();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
     await httpClosed;
+  }
+
+  /** Stamps the next ackid, retains the message until acknowledged, and sends it if a socket is open. */
+  private sendRetained(peer: ClientPeer, body: Record<string, unknown>): void {
+    if (peer.ended || peer !== this.peer || this.closed) {
+      this.options.log?.(`signaling: message for an ended client ${peer.clientId} dropped`);
+      return;
+    }
+    const message = { ...body, ackid: this.nextAckId++ };
+    const text = JSON.stringify(message);
+    this.retained.set(message.ackid, { text, message });
+    if (this.retained.size > MAX_RETAINED_MESSAGES) {
+      // Maps iterate in insertion order: forget the oldest.
+      this.retained.delete(this.retained.keys().next().value!);
+      if (!peer.reportedRetentionOverflow) {
+        peer.reportedRetentionOverflow = true;
+        this.violation(`client left more than ${MAX_RETAINED_MESSAGES} server messages unacknowledged; it must send {"ack": n}`);
+      }
+    }
+    const connection = peer.connection;
+    if (connection?.open) this.transmitText(connection, text, message);
+  }
+
+  private endPeer(peer: ClientPeer, code: number, reason: string): void {
+    peer.ended = true;
+    const connection = peer.connection;
+    if (!connection) return;
+    connection.closedByServer = true;
+    const state = connection.socket.readyState;
+    if (state === WebSocket.OPEN || state === WebSocket.CONNECTING) connection.socket.close(code, reason);
   }
 
   private admit(socket: net.Socket): void {
@@ -202,84 +380,395 @@ export class KitSignalingServer {
     socket.on('error', () => {});
   }
 
-  private accept(ws: WebSocket, request: http.IncomingMessage): void {
-    ws.on('error', () => {});
-    const problem = signInProblem(request.url ?? '');
-    if (problem) {
-      ws.close(problem.code, problem.reason);
+  private upgrade(request: http.IncomingMessage, socket: stream.Duplex, head: Buffer): void {
+    if (this.closed) {
+      socket.destroy();
       return;
     }
-    const peerId = new URL(request.url ?? '', 'http://signaling').searchParams.get('peer_id') ?? '';
-    const connection = new SignalingConnection(ws, peerId, this.nextClientId++, this.options.serverId);
-    this.connections.add(connection);
-
-    ws.on('message', (data, isBinary) => {
-      if (isBinary) return;
-      this.receive(connection, rawDataToString(data));
-    });
-    ws.on('close', () => {
-      this.connections.delete(connection);
-      this.options.onClientClosed(connection, connection.droppedByServer);
-    });
-
-    connection.send({ peer_info: { id: connection.clientId, name: peerId } });
-    connection.send({ peer_info: { id: this.options.serverId, name: this.options.serverName } });
-    this.options.onClient(connection);
+    const signIn = this.checkSignIn(request);
+    if ('status' in signIn) {
+      this.violation(`sign-in refused with HTTP ${signIn.status}: ${signIn.reason}`);
+      refuseUpgrade(socket, signIn.status, signIn.reason);
+      return;
+    }
+    this.chosenProtocols.set(request, signIn.protocol);
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, signIn));
   }
 
-  private receive(connection: SignalingConnection, text: string): void {
-    let message: unknown;
-    try {
-      message = JSON.parse(text);
-    } catch {
-      return; // Malformed input is ignored, as a server would rather than die.
+  /** The accepted sign-in, or why it is refused (the reason names the redacted URL and subprotocol). */
+  private checkSignIn(request: http.IncomingMessage): SignInRequest | { status: number; reason: string } {
+    const { sessionId, accessToken } = this.options;
+    const offered = (request.headers['sec-websocket-protocol'] ?? '')
+      .split(',')
+      .map((protocol) => protocol.trim())
+      .filter((protocol) => protocol !== '');
+    const secrets = accessToken ? [accessToken] : [];
+    for (const protocol of offered) {
+      const token = bearerToken(protocol);
+      if (token) secrets.push(token);
     }
-    if (!isRecord(message)) return;
-    if (typeof message['ack'] === 'number') connection.acknowledge(message['ack']);
-    if (typeof message['ackid'] === 'number') connection.sendAck(message['ackid']);
-    const peerMessage = message['peer_msg'];
-    if (!isRecord(peerMessage)) return;
-    const to = peerMessage['to'];
-    if (to !== undefined && Number(to) !== this.options.serverId) return;
-    const body = peerMessage['msg'];
-    let parsed: unknown = body;
-    if (typeof body === 'string') {
-      try {
-        parsed = JSON.parse(body);
-      } catch {
-        return;
+    const url = redactUrl(request.url ?? '', secrets);
+    const shownProtocols = offered.length === 0 ? 'none' : offered.map((protocol) => `"${redactProtocol(protocol, secrets)}"`).join(', ');
+    const refuse = (status: number, why: string): { status: number; reason: string } => ({
+      status,
+      reason: `${why} (url ${url}, subprotocol ${shownProtocols})`,
+    });
+
+    const urlProblem = signInProblem(request.url ?? '');
+    if (urlProblem) return refuse(urlProblem.status, urlProblem.reason);
+
+    const plain = SUBPROTOCOL_PREFIX + sessionId;
+    const sessionProtocols = offered.filter((protocol) => protocol === plain || protocol.startsWith(plain + BEARER_INFIX));
+    if (sessionProtocols.length === 0) {
+      const why = offered.some((protocol) => protocol.startsWith(SUBPROTOCOL_PREFIX))
+        ? `subprotocol names another session; expected "${plain}"`
+        : `subprotocol "${plain}" missing`;
+      return refuse(400, why);
+    }
+    let protocol = sessionProtocols[0];
+    if (accessToken !== undefined) {
+      const withToken = sessionProtocols.find((candidate) => candidate.startsWith(plain + BEARER_INFIX));
+      if (withToken === undefined) return refuse(401, `access token required: subprotocol "${plain}${BEARER_INFIX}<token>"`);
+      if (withToken.slice((plain + BEARER_INFIX).length) !== accessToken) return refuse(401, 'access token does not match');
+      protocol = withToken;
+    }
+
+    const query = new URL(request.url ?? '', 'http://signaling').searchParams;
+    const peerId = query.get('peer_id') ?? '';
+    const reconnect = query.get('reconnect') === '1';
+    if (reconnect && !this.liveClient()) {
+      // Signing the client in afresh would hide the client's bug: nothing is there to reconnect to.
+      return refuse(409, 'reconnect=1 but this session has no live client (never signed in, or it ended)');
+    }
+    return { peerId, reconnect, protocol, url, secrets };
+  }
+
+  private liveClient(): ClientPeer | undefined {
+    return this.peer && !this.peer.ended ? this.peer : undefined;
+  }
+
+  private accept(ws: WebSocket, signIn: SignInRequest): void {
+    ws.on('error', () => {});
+    if (this.closed) {
+      ws.terminate();
+      return;
+    }
+    let peer = signIn.reconnect ? this.liveClient() : undefined;
+    if (signIn.reconnect && !peer) {
+      // The client ended between the check and the handshake.
+      this.violation(`reconnect socket for an ended client (url ${signIn.url})`);
+      ws.close(SignalingCloseCode.policyViolation, 'no live client to reconnect');
+      return;
+    }
+    const previous = this.peer?.connection;
+    if (!peer) {
+      // A new sign-in starts a new client peer; the previous one and its messages are gone.
+      if (this.peer) this.peer.ended = true;
+      this.retained.clear();
+      if (this.nextClientId === this.serverId) this.nextClientId++;
+      peer = new ClientPeer(this.peerHost, signIn.peerId, this.nextClientId++);
+      this.peer = peer;
+    } else {
+      this.reconnectCount++;
+    }
+    if (previous) {
+      previous.replaced = true;
+      if (previous.socket.readyState === WebSocket.OPEN) previous.socket.close(SignalingCloseCode.replaced, 'replaced');
+    }
+    const connection = new Connection(ws, peer, signIn.secrets);
+    peer.connection = connection;
+    this.connections.add(connection);
+    this.lastAcceptedSignIn = {
+      peerId: signIn.peerId,
+      protocol: redactProtocol(signIn.protocol, signIn.secrets),
+      reconnect: signIn.reconnect,
+      url: signIn.url,
+    };
+    this.options.log?.(`signaling: ${signIn.reconnect ? 'reconnect' : 'sign-in'} ${signIn.url}`);
+
+    ws.on('message', (data, isBinary) => {
+      const bytes = rawDataToBuffer(data);
+      if (isBinary) this.receiveBinary(connection, bytes);
+      else this.receiveText(connection, bytes.toString('utf8'));
+    });
+    ws.on('error', (error) => {
+      if (!connection.replaced) this.violation(`client frame rejected: ${error.message}`);
+    });
+    ws.on('close', (code) => this.socketClosed(connection, code));
+
+    if (signIn.reconnect) {
+      for (const { text, message } of this.retained.values()) this.transmitText(connection, text, message);
+    } else {
+      this.sendRetained(peer, { peer_info: { id: peer.clientId, name: peer.peerId } });
+      this.sendRetained(peer, { peer_info: { id: this.serverId, name: this.options.serverName } });
+    }
+    this.notify(() => this.options.onClient(peer, { reconnect: signIn.reconnect }));
+  }
+
+  private socketClosed(connection: Connection, code: number): void {
+    this.connections.delete(connection);
+    const peer = connection.peer;
+    if (peer.connection === connection) peer.connection = undefined;
+    if (connection.replaced || connection.closedByServer || this.closed) return;
+    const final = FINAL_CLOSE_CODES.has(code);
+    if (final) peer.ended = true;
+    this.options.log?.(`signaling: client ${peer.clientId} socket closed with ${code}${final ? '' : ', may reconnect'}`);
+    this.notify(() => this.options.onClientClosed(peer, { final, code }));
+  }
+
+  private receiveText(connection: Connection, text: string): void {
+    const parsed = parseJson(text);
+    // The log and the violations get a copy with secrets hidden; the session gets the frame as sent.
+    const shown = redactText(text, connection.secrets);
+    const logged = shown === text ? parsed : parseJson(shown);
+    const ackid = isRecord(logged) && typeof logged['ackid'] === 'number' ? logged['ackid'] : undefined;
+    this.record({ direction: 'in', at: this.now(), message: logged ?? excerpt(shown), ...(ackid === undefined ? {} : { ackid }) });
+    if (connection.replaced || connection.peer.ended) return;
+    if (!isRecord(parsed)) {
+      this.violation(`client text frame is not a JSON object: ${excerpt(shown)}`, connection.secrets);
+      return;
+    }
+    if ('ack' in parsed) this.receiveAck(parsed);
+    else if ('peer_msg' in parsed) this.receiveEnvelope(connection, parsed);
+    else this.violation(`unexpected client message ${describeKeys(parsed)}; a client sends only peer_msg envelopes and {"ack": n}`);
+  }
+
+  private receiveAck(message: Record<string, unknown>): void {
+    const ack = message['ack'];
+    if (Object.keys(message).length !== 1 || !isNonNegativeInteger(ack)) {
+      this.violation(`malformed ack ${describeKeys(message)}: expected exactly {"ack": <integer>}`);
+      return;
+    }
+    if (ack >= this.nextAckId) this.violation(`ack ${ack} for a message never sent (highest ackid sent ${this.nextAckId - 1})`);
+    for (const ackid of this.retained.keys()) if (ackid <= ack) this.retained.delete(ackid);
+  }
+
+  private receiveEnvelope(connection: Connection, envelope: Record<string, unknown>): void {
+    const peer = connection.peer;
+    const checked = checkEnvelope(envelope, peer.clientId, this.serverId);
+    if (typeof checked === 'string') {
+      this.violation(`client envelope not accepted: ${checked}`, connection.secrets);
+      return;
+    }
+    if (!this.acceptClientAckId(connection, checked.ackid, `msg:${checked.msg}`)) return;
+    this.notify(() => this.options.onPeerMessage(peer, checked.message));
+  }
+
+  /** A binary frame: the stats upload of §1.7, acknowledged like an envelope and otherwise ignored. */
+  private receiveBinary(connection: Connection, bytes: Buffer): void {
+    if (connection.replaced || connection.peer.ended) return;
+    const checked = checkStatsFrame(bytes, connection.peer.clientId, this.serverId);
+    if (typeof checked === 'string') {
+      this.violation(`client binary frame not accepted: ${checked}`, connection.secrets);
+      return;
+    }
+    this.acceptClientAckId(connection, checked, 'stats');
+  }
+
+  /**
+   * Applies the client ackid rules (§1.4): increasing, gaps allowed; an ackid already
+   * seen is a re-send, acknowledged again but not delivered again. Returns whether the
+   * message is new and must be delivered.
+   */
+  private acceptClientAckId(connection: Connection, ackid: number, content: string): boolean {
+    const peer = connection.peer;
+    if (ackid <= peer.highestReceivedAckId) {
+      const earlier = peer.receivedContent.get(ackid);
+      if (earlier !== undefined && earlier !== content) {
+        this.violation(`client reused ackid ${ackid} for a different message; its ackid counter must keep counting across sockets`);
+        return false;
       }
+      this.transmit(connection, { ack: peer.highestReceivedAckId });
+      return false;
     }
-    if (isRecord(parsed)) this.options.onPeerMessage(connection, parsed);
+    peer.highestReceivedAckId = ackid;
+    peer.receivedContent.set(ackid, content);
+    if (peer.receivedContent.size > MAX_REMEMBERED_CLIENT_ACKIDS) peer.receivedContent.delete(peer.receivedContent.keys().next().value!);
+    this.transmit(connection, { ack: ackid });
+    return true;
+  }
+
+  private sendHeartbeat(): void {
+    const connection = this.liveClient()?.connection;
+    if (connection?.open) this.transmit(connection, { hb: ++this.heartbeatCount });
+  }
+
+  private transmit(connection: Connection, message: Record<string, unknown>): void {
+    this.transmitText(connection, JSON.stringify(message), message);
+  }
+
+  private transmitText(connection: Connection, text: string, message: Record<string, unknown>): void {
+    if (!connection.open) return;
+    connection.socket.send(text);
+    const ackid = message['ackid'];
+    this.record({ direction: 'out', at: this.now(), message, ...(typeof ackid === 'number' ? { ackid } : {}) });
+  }
+
+  private record(entry: SignalingEnvelopeRecord): void {
+    this.envelopeLog.push(entry);
+    if (this.envelopeLog.length > MAX_ENVELOPE_LOG) this.envelopeLog.splice(0, this.envelopeLog.length - MAX_ENVELOPE_LOG);
+  }
+
+  /** Records what the client did wrong; `secrets` are hidden along with the configured token. */
+  private violation(rawText: string, secrets: readonly string[] = []): void {
+    const accessToken = this.options.accessToken;
+    const text = redactText(rawText, accessToken === undefined ? secrets : [...secrets, accessToken]);
+    this.violationLog.push(text);
+    if (this.violationLog.length > MAX_VIOLATIONS) this.violationLog.splice(0, this.violationLog.length - MAX_VIOLATIONS);
+    this.options.log?.(`signaling violation: ${text}`);
+  }
+
+  /** Runs a session callback; a throwing callback must not take the server down. */
+  private notify(callback: () => void): void {
+    try {
+      callback();
+    } catch (error) {
+      this.options.log?.(`signaling: session callback failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  private now(): number {
+    return Date.now() - this.startedAt;
   }
 }
 
-/** Why a sign-in URL is refused, or undefined when it is acceptable. */
-export function signInProblem(url: string): { code: number; reason: string } | undefined {
+/** Why a sign-in path and query are refused (HTTP status and reason), or undefined when acceptable. */
+export function signInProblem(url: string): { status: number; reason: string } | undefined {
   let parsed: URL;
   try {
     parsed = new URL(url, 'http://signaling');
   } catch {
-    return { code: SignalingCloseCode.badRequest, reason: 'malformed sign-in URL' };
+    return { status: 400, reason: 'malformed sign-in URL' };
   }
-  if (parsed.pathname !== '/sign_in') {
-    return { code: SignalingCloseCode.notFound, reason: `unknown path ${parsed.pathname.slice(0, 40)}; expected /sign_in` };
+  // A deployment may serve signaling under a path prefix (§1.1 signalingpath).
+  if (!parsed.pathname.endsWith('/sign_in')) {
+    return { status: 404, reason: `unknown path ${parsed.pathname.slice(0, 60)}; expected .../sign_in` };
   }
   const peerId = parsed.searchParams.get('peer_id');
   if (peerId === null || !PEER_ID_PATTERN.test(peerId)) {
-    return { code: SignalingCloseCode.badRequest, reason: 'peer_id must be peer-<10 digits>' };
+    return { status: 400, reason: 'peer_id must be peer-<10 digits>' };
   }
   const version = parsed.searchParams.get('version');
-  if (version !== null && version !== SUPPORTED_VERSION) {
-    return { code: SignalingCloseCode.badRequest, reason: `unsupported version ${version.slice(0, 20)}; expected 2` };
+  if (version !== SUPPORTED_VERSION) {
+    return {
+      status: 400,
+      reason: version === null ? 'version missing; expected version=2' : `unsupported version ${version.slice(0, 20)}; expected 2`,
+    };
+  }
+  const reconnect = parsed.searchParams.get('reconnect');
+  if (reconnect !== null && reconnect !== '1') {
+    return { status: 400, reason: `reconnect must be 1 when present, got ${reconnect.slice(0, 20)}` };
   }
   return undefined;
 }
 
-function rawDataToString(data: WebSocket.RawData): string {
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
-  return data.toString('utf8');
+/** The accepted envelope, or what is wrong with it. */
+function checkEnvelope(
+  envelope: Record<string, unknown>,
+  clientId: number,
+  serverId: number,
+): { ackid: number; msg: string; message: Record<string, unknown> } | string {
+  const ackid = envelope['ackid'];
+  const label = isPositiveInteger(ackid) ? `envelope ackid ${ackid}` : 'envelope';
+  const keys = Object.keys(envelope).sort().join(',');
+  if (keys !== 'ackid,peer_msg') return `${label} ${describeKeys(envelope)}; expected exactly {"peer_msg": {...}, "ackid": k}`;
+  if (!isPositiveInteger(ackid)) return `${label}: ackid ${JSON.stringify(ackid)} is not a positive integer`;
+  const peerMsg = envelope['peer_msg'];
+  if (!isRecord(peerMsg)) return `${label}: peer_msg is not an object`;
+  if (Object.keys(peerMsg).sort().join(',') !== 'from,msg,to') return `${label}: peer_msg ${describeKeys(peerMsg)}; expected from, to, msg`;
+  if (peerMsg['from'] !== clientId)
+    return `${label}: from is ${JSON.stringify(peerMsg['from'])}, expected ${clientId} (the id in the client's peer_info)`;
+  if (peerMsg['to'] !== serverId) return `${label}: to is ${JSON.stringify(peerMsg['to'])}, expected ${serverId} (the server peer's id)`;
+  const msg = peerMsg['msg'];
+  if (typeof msg !== 'string') return `${label}: msg must be a JSON string, got ${typeof msg}`;
+  const message = parseJson(msg);
+  if (!isRecord(message)) return `${label}: msg is not a JSON object: ${excerpt(msg)}`;
+  return { ackid, msg, message };
+}
+
+/**
+ * The ackid of a stats upload frame (u16 BE header length, JSON header
+ * `{"stats":{"from":<client id>,"to":<server id>},"ackid":n}`, tagged blocks), or what is wrong.
+ */
+function checkStatsFrame(bytes: Buffer, clientId: number, serverId: number): number | string {
+  if (bytes.length < 2) return `${bytes.length} bytes, too short for a stats header length`;
+  const headerLength = bytes.readUInt16BE(0);
+  if (2 + headerLength > bytes.length) return `stats header length ${headerLength} exceeds the ${bytes.length - 2} bytes that follow`;
+  const header = parseJson(bytes.subarray(2, 2 + headerLength).toString('utf8'));
+  if (!isRecord(header)) return 'stats header is not a JSON object';
+  const stats = header['stats'];
+  const ackid = header['ackid'];
+  if (!isRecord(stats)) return `stats header ${describeKeys(header)}; expected {"stats": {...}, "ackid": n}`;
+  if (!isPositiveInteger(ackid)) return `stats header ackid ${JSON.stringify(ackid)} is not a positive integer`;
+  if (stats['from'] !== clientId) return `stats ackid ${ackid}: from is ${JSON.stringify(stats['from'])}, expected ${clientId}`;
+  if (stats['to'] !== serverId) return `stats ackid ${ackid}: to is ${JSON.stringify(stats['to'])}, expected ${serverId}`;
+  return ackid;
+}
+
+/** Answers an upgrade request with an HTTP error; the browser sees the socket fail. */
+function refuseUpgrade(socket: stream.Duplex, status: number, reason: string): void {
+  const body = `${reason}\n`;
+  const authenticate = status === 401 ? 'WWW-Authenticate: Bearer\r\n' : '';
+  socket.once('finish', () => socket.destroy());
+  socket.on('error', () => {});
+  socket.end(
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+      `${authenticate}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+/** The token of a bearer-form subprotocol, if it is one. */
+function bearerToken(protocol: string): string | undefined {
+  const at = protocol.indexOf(BEARER_INFIX);
+  const token = at < 0 ? '' : protocol.slice(at + BEARER_INFIX.length);
+  return token === '' ? undefined : token;
+}
+
+/** Hides everything after `Authorization` (whatever its spelling) and any known secret. */
+function redactProtocol(protocol: string, secrets: readonly string[]): string {
+  return redactText(protocol, secrets).replace(/(authorization(?:\.bearer-)?)[\s\S]*$/i, `$1${REDACTED}`);
+}
+
+/** Hides known secrets and the values of query parameters whose names suggest credentials. */
+function redactUrl(url: string, secrets: readonly string[]): string {
+  return redactText(url, secrets).replace(/([?&][^=&]*(?:token|auth|key|secret|password)[^=&]*=)[^&]*/gi, `$1${REDACTED}`);
+}
+
+function redactText(text: string, secrets: readonly string[]): string {
+  let redacted = text;
+  for (const secret of secrets) if (secret !== '') redacted = redacted.split(secret).join(REDACTED);
+  return redacted;
+}
+
+function describeKeys(value: Record<string, unknown>): string {
+  const keys = Object.keys(value);
+  return keys.length === 0 ? 'with no keys' : `with keys ${keys.slice(0, 8).join(', ')}`;
+}
+
+function excerpt(text: string): string {
+  return text.length > 120 ? `${text.slice(0, 120)}…` : text;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function rawDataToBuffer(data: WebSocket.RawData): Buffer {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  if (data instanceof ArrayBuffer) return Buffer.from(data);
+  return data;
+}
+
+function isPositiveInteger(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) > 0;
+}
+
+function isNonNegativeInteger(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
