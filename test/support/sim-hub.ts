@@ -31,7 +31,8 @@ export async function startSimulatorHub(): Promise<SimulatorHub> {
     kit: async (options) => {
       const { media, ...rest } = options;
       const simulatorOptions = rest as KitSimulatorOptions;
-      if (media) simulatorOptions.media = await kitMediaFactory();
+      // `media: true` streams with the defaults; an object sets the media's options (inputVersion, nvstSdp, accessToken...).
+      if (media) simulatorOptions.media = await kitMediaFactory(typeof media === 'object' ? (media as Record<string, unknown>) : {});
       const simulator: KitSimulator = await startKitSimulator(simulatorOptions);
       return { close: () => simulator.close(), describe: () => ({ url: simulator.url, origin: simulator.origin }) };
     },
@@ -120,9 +121,9 @@ export async function startSimulatorHub(): Promise<SimulatorHub> {
   };
 }
 
-async function kitMediaFactory() {
+async function kitMediaFactory(options: Record<string, unknown>) {
   const media = await import('../../demo/simulators/kit/media/index.js');
-  return media.createKitMediaFactory();
+  return media.createKitMediaFactory(options);
 }
 
 function readBody(request: IncomingMessage): Promise<string> {

@@ -82,6 +82,12 @@ export class KitSimulatorHandle {
     return call(`${this.origin}/_control/sessions/${id}/messages`);
   }
 
+  /** What a session's media recorded: 'input' (decoded input events), 'envelopes' (signaling frames both ways),
+   * 'violations' (protocol rules the client broke), 'control' (control_channel frames), 'channels', 'sign-in', 'answer'. */
+  inspect<T = unknown>(id: string, name: string): Promise<T> {
+    return call(`${this.origin}/_control/sessions/${id}/${name}`);
+  }
+
   async close(): Promise<void> {
     await call(`${hub()}/${this.hubId}`, { method: 'DELETE' });
   }

@@ -56,10 +56,12 @@ export interface KitSessionMedia {
   /** UDP: WebRTC media. */
   media: KitPortPair;
   close(): Promise<void>;
-  /** Misbehaviours such as 'drop-signaling', 'stop-media', 'resume-media', 'refuse-ice'. */
+  /** Misbehaviours such as 'drop-signaling', 'stop-media', 'resume-media', 'refuse-ice', 'peer-removed'. */
   fault?(kind: string): Promise<void> | void;
   /** Application messages the streamed app received. */
   messages?(): unknown[];
+  /** What the media records, by name: 'input', 'envelopes', 'violations', ...; throws for an unknown name. */
+  inspect?(name: string): unknown;
   /** Client connections currently open. */
   connections?(): number;
 }
@@ -898,8 +900,8 @@ class KitSimulatorServer implements KitSimulator {
     body: { value: unknown; json: boolean },
     answer: Answer,
   ): Promise<void> {
-    const allowedMethod = { fault: 'POST', messages: 'GET', connections: 'GET' }[action];
-    if (allowedMethod === undefined) return answer.detail(404, 'Not Found');
+    const inspection = !['fault', 'messages', 'connections'].includes(action);
+    const allowedMethod = inspection ? 'GET' : action === 'fault' ? 'POST' : 'GET';
     if (method !== allowedMethod) return answer.methodNotAllowed([allowedMethod]);
     const record = this.sessionRecords.get(id);
     if (!record) return answer.detail(404, `Session not found: no active session has id '${id}'.`);
@@ -907,6 +909,14 @@ class KitSimulatorServer implements KitSimulator {
 
     if (action === 'messages') return answer.json(200, media?.messages?.() ?? []);
     if (action === 'connections') return answer.json(200, { connections: media?.connections?.() ?? 0 });
+    if (inspection) {
+      if (!media?.inspect) return answer.detail(404, 'Not Found');
+      try {
+        return answer.json(200, media.inspect(action));
+      } catch (error) {
+        return answer.detail(404, errorMessage(error));
+      }
+    }
 
     const kind = body.json && typeof body.value === 'object' && body.value !== null ? (body.value as { kind?: unknown }).kind : undefined;
     if (typeof kind !== 'string' || kind === '')

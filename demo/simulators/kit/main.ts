@@ -1,12 +1,14 @@
 /**
- * Runs the Kit App Streaming API simulator from the command line:
+ * Runs the Kit App Streaming simulator from the command line:
  *
  *   node --import tsx demo/simulators/kit/main.ts --port 0 --prefix /streaming --ready-after 3000
  *
+ * Each ready session gets its signaling and media, as a real Kit's do, so `<kit-stream-player>` streams from it.
  * Prints the API base URL, then serves until interrupted.
  */
 import { parseArgs } from 'node:util';
 import { startKitSimulator, type KitSimulatorOptions } from './kit-simulator.js';
+import { createKitMediaFactory } from './media/index.js';
 
 const usage = `Usage: main.ts [options]
   --host <address>          bind address (default 127.0.0.1)
@@ -18,6 +20,10 @@ const usage = `Usage: main.ts [options]
   --session-limit <number>  most sessions at once (default 4)
   --retry-after <seconds>   send Retry-After on pending answers
   --terminate-forms <form>  both | path | body (default both)
+  --input-version <2|3>     input protocol version announced to clients (default 3)
+  --nvst-sdp                offer an nvstSdp and require one in the answer
+  --access-token <token>    require this bearer token in the signaling subprotocol
+  --no-media                serve the HTTP API only: sessions get routes to ports that accept nothing
   --quiet                   do not log requests
   --help                    show this help`;
 
@@ -40,6 +46,10 @@ async function main(): Promise<void> {
       'session-limit': { type: 'string' },
       'retry-after': { type: 'string' },
       'terminate-forms': { type: 'string' },
+      'input-version': { type: 'string' },
+      'nvst-sdp': { type: 'boolean' },
+      'access-token': { type: 'string' },
+      'no-media': { type: 'boolean' },
       quiet: { type: 'boolean' },
       help: { type: 'boolean' },
     },
@@ -60,6 +70,16 @@ async function main(): Promise<void> {
     terminateForms: values['terminate-forms'] as KitSimulatorOptions['terminateForms'],
     log: values.quiet ? undefined : (line) => console.error(`[kit] ${line}`),
   };
+  const inputVersion = integer(values['input-version'], 'input-version') ?? 3;
+  if (inputVersion !== 2 && inputVersion !== 3) throw new TypeError(`--input-version must be 2 or 3, got ${inputVersion}`);
+  if (!values['no-media']) {
+    options.media = createKitMediaFactory({
+      inputVersion,
+      nvstSdp: values['nvst-sdp'] ?? false,
+      ...(values['access-token'] === undefined ? {} : { accessToken: values['access-token'] }),
+      ...(options.log === undefined ? {} : { log: options.log }),
+    });
+  }
   const simulator = await startKitSimulator(options);
   console.log(simulator.url);
   console.error(`[kit] control endpoints at ${simulator.origin}/_control/`);

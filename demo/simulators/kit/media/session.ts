@@ -1,21 +1,49 @@
 /**
  * The media side of one simulated Kit streaming session: the signaling server,
  * the sending peer, the simulated app, and the forwarders that stand in for the
- * cluster load balancer.
+ * cluster load balancer. It ties the pieces together the way Kit does
+ * (KIT-PROTOCOL.md): the offer goes out as a `peer_msg` once a client signs in,
+ * a re-opened socket (`&reconnect=1`) keeps the stream, the server speaks first
+ * on `input_channel_v1` with the protocol version, input is decoded with the
+ * framing of that version, and terminating the session sends `exitMessage` on
+ * `control_channel` and `peerRemoved` on the signaling socket.
  */
 import dgram from 'node:dgram';
 import type { KitPortPair, KitSessionMedia } from '../kit-simulator.js';
-import type { IvfFrame } from './ivf.js';
-import { SimulatedKitApp, formatKitAppEnvelope, parseKitAppEnvelope } from './kit-app.js';
+import type { H264AccessUnit } from './h264.js';
+import { decodeInputMessage, encodeInputHandshake } from './input-decoder.js';
+import { SimulatedKitApp } from './kit-app.js';
 import type { KitAppMessage } from './kit-app.js';
-import { KitMediaPeer } from './media-peer.js';
+import { KIT_CONTROL_CHANNEL_LABEL, KitMediaPeer } from './media-peer.js';
 import type { RemoteCandidateInit } from './media-peer.js';
 import { TcpForwarder, UdpForwarder, bindUdp, closeUdp } from './port-forwarder.js';
-import { KitSignalingServer, SignalingCloseCode } from './signaling-server.js';
+import { KitSignalingServer } from './signaling-server.js';
 import type { SignalingClient } from './signaling-server.js';
 
-export type KitMediaFault = 'drop-signaling' | 'stop-media' | 'resume-media' | 'refuse-ice' | 'resume-ice';
-export const KIT_MEDIA_FAULTS: readonly KitMediaFault[] = ['drop-signaling', 'stop-media', 'resume-media', 'refuse-ice', 'resume-ice'];
+export const KIT_MEDIA_FAULTS = [
+  /** Cuts the signaling TCP connection without a close frame; the stream goes on and the client may re-open. */
+  'drop-signaling',
+  /** Stops and resumes the video (the connection stays up). */
+  'stop-media',
+  'resume-media',
+  /** Blocks and unblocks the media route, so ICE fails. */
+  'refuse-ice',
+  'resume-ice',
+  /** The app exits: `exitMessage` on control_channel. */
+  'end-stream',
+  /** `{"error": "peerRemoved"}` on the signaling socket. */
+  'peer-removed',
+  /** `BYE` as a peer message. */
+  'bye',
+  /** Another signaling `error` value. */
+  'signaling-error',
+  /** Kit's idle warning: `timerNotification` code 4, 30 s left. */
+  'timer-warning',
+] as const;
+export type KitMediaFault = (typeof KIT_MEDIA_FAULTS)[number];
+
+/** What the control endpoint can read of a session's media (GET /_control/sessions/{id}/{name}). */
+export const KIT_MEDIA_INSPECTIONS = ['input', 'envelopes', 'violations', 'control', 'channels', 'sign-in', 'answer'] as const;
 
 export interface KitMediaSessionConfig {
   sessionId: string;
@@ -28,10 +56,18 @@ export interface KitMediaSessionConfig {
    */
   upstreamAddress?: string;
   heartbeatMs: number;
-  frames: readonly IvfFrame[];
+  frames: readonly H264AccessUnit[];
   frameRate: number;
+  /** Size of the clip's pictures, for the app's hit testing. */
+  streamWidth: number;
+  streamHeight: number;
   iceLite: boolean;
-  dataChannelLabel: string;
+  /** The input protocol version announced on `input_channel_v1`: 2 (plain) or 3 (framed). */
+  inputVersion: 2 | 3;
+  /** Send an `nvstSdp` with the offer, and require one in the answer. */
+  nvstSdp: boolean;
+  /** When set, signaling requires the `-Authorization.Bearer-<token>` subprotocol with this token. */
+  accessToken?: string;
   /** A connected peer silent this long is closed (see `KitMediaPeerOptions.idleTimeoutMs` in media-peer.ts). */
   peerIdleTimeoutMs: number;
   /** How many times port allocation is retried when a bind fails. */
@@ -45,11 +81,15 @@ export interface KitMediaSessionExtras {
   peerState(): string;
   /** Video frames the current peer has sent. */
   framesSent(): number;
+  /** The signaling server, for its logs. */
+  readonly signalingServer: KitSignalingServer;
+  /** The app behind the stream, for its logs. */
+  readonly app: SimulatedKitApp;
 }
 
 /** What the factory returns: {@link KitSessionMedia} with every optional member present, plus the extras. */
 export type KitMediaSessionHandle = KitSessionMedia &
-  Required<Pick<KitSessionMedia, 'fault' | 'messages' | 'connections'>> &
+  Required<Pick<KitSessionMedia, 'fault' | 'messages' | 'connections' | 'inspect'>> &
   KitMediaSessionExtras;
 
 interface SessionSockets {
@@ -61,10 +101,31 @@ interface SessionSockets {
   mediaDestinationPort: number;
 }
 
+/** A small nvstSdp, in the form NVIDIA's client parses (§2.3). */
+function offerNvstSdp(config: KitMediaSessionConfig): string {
+  return [
+    'v=0',
+    `o=SdpTest ${Date.now()} 0 IN IP4 ${config.host}`,
+    's=-',
+    't=0 0',
+    'a=general.clientCapture:0',
+    'm=video 0 RTP/AVP',
+    'a=msid:fbc-video-0',
+    `a=video.clientViewportWd:${config.streamWidth}`,
+    `a=video.clientViewportHt:${config.streamHeight}`,
+    `a=video.maxFPS:${config.frameRate}`,
+    'a=vqos.bw.maximumBitrateKbps:10000',
+    'm=application 0 RTP/AVP',
+    'a=msid:ri',
+    'a=ri.partialReliableThresholdMs:0',
+    '',
+  ].join('\r\n');
+}
+
 export class KitMediaSession implements KitMediaSessionHandle {
   readonly signaling: KitPortPair;
   readonly media: KitPortPair;
-  private readonly app: SimulatedKitApp;
+  readonly app: SimulatedKitApp;
   private readonly sockets: SessionSockets;
   private mediaPortReservation: dgram.Socket | undefined;
   private client: SignalingClient | undefined;
@@ -73,6 +134,9 @@ export class KitMediaSession implements KitMediaSessionHandle {
   private peerWork: Promise<void> = Promise.resolve();
   private mediaStopped = false;
   private closed = false;
+  /** The client's last answer: its SDP and nvstSdp, for the control endpoint. */
+  private lastAnswer: { sdp: string; nvstSdp?: string } | undefined;
+  private readonly answerProblems: string[] = [];
 
   private constructor(
     private readonly config: KitMediaSessionConfig,
@@ -86,8 +150,16 @@ export class KitMediaSession implements KitMediaSessionHandle {
     this.media = { sourcePort: sockets.mediaForwarder.port, destinationPort: sockets.mediaDestinationPort };
   }
 
+  get signalingServer(): KitSignalingServer {
+    return this.sockets.signalingServer;
+  }
+
   static async start(config: KitMediaSessionConfig): Promise<KitMediaSession> {
-    const app = new SimulatedKitApp(config.usdStageUri === undefined ? {} : { usdStageUri: config.usdStageUri });
+    const app = new SimulatedKitApp({
+      ...(config.usdStageUri === undefined ? {} : { usdStageUri: config.usdStageUri }),
+      streamWidth: config.streamWidth,
+      streamHeight: config.streamHeight,
+    });
     const serverId = 100_000_000 + Math.floor(Math.random() * 900_000_000);
     // The signaling server's callbacks need the session, which needs the server's port:
     // route them through a late-bound reference. No client can arrive before the
@@ -97,9 +169,9 @@ export class KitMediaSession implements KitMediaSessionHandle {
     for (let attempt = 1; attempt <= config.portAttempts; attempt++) {
       try {
         const sockets = await openSessionSockets(config, serverId, {
-          onClient: (client) => session?.clientArrived(client),
+          onClient: (client, { reconnect }) => session?.clientArrived(client, reconnect),
           onPeerMessage: (client, message) => session?.peerMessage(client, message),
-          onClientClosed: (client, dropped) => session?.clientLeft(client, dropped),
+          onClientClosed: (client, { final }) => session?.clientLeft(client, final),
         });
         session = new KitMediaSession(config, sockets, app);
         config.log?.(
@@ -116,23 +188,33 @@ export class KitMediaSession implements KitMediaSessionHandle {
 
   // eslint-disable-next-line @typescript-eslint/require-await -- async so that every failure, an unknown kind included, rejects
   async fault(kind: string): Promise<void> {
-    switch (kind) {
+    switch (kind as KitMediaFault) {
       case 'drop-signaling':
-        this.sockets.signalingServer.dropAll();
+        this.sockets.signalingServer.dropClient();
         return;
       case 'stop-media':
-        this.mediaStopped = true;
-        this.peer?.setMediaPaused(true);
-        return;
       case 'resume-media':
-        this.mediaStopped = false;
-        this.peer?.setMediaPaused(false);
+        this.mediaStopped = kind === 'stop-media';
+        this.peer?.setMediaPaused(this.mediaStopped);
         return;
       case 'refuse-ice':
-        this.sockets.mediaForwarder.blocked = true;
-        return;
       case 'resume-ice':
-        this.sockets.mediaForwarder.blocked = false;
+        this.sockets.mediaForwarder.blocked = kind === 'refuse-ice';
+        return;
+      case 'end-stream':
+        this.peer?.sendOnChannel(KIT_CONTROL_CHANNEL_LABEL, this.app.exitMessage(0));
+        return;
+      case 'peer-removed':
+        this.sockets.signalingServer.sendError('peerRemoved');
+        return;
+      case 'bye':
+        this.client?.sendBye();
+        return;
+      case 'signaling-error':
+        this.sockets.signalingServer.sendError('serverOverloaded');
+        return;
+      case 'timer-warning':
+        this.peer?.sendOnChannel(KIT_CONTROL_CHANNEL_LABEL, this.app.timerNotification(4, 30));
         return;
       default:
         throw new Error(`unknown fault '${kind}'; known: ${KIT_MEDIA_FAULTS.join(', ')}`);
@@ -141,6 +223,28 @@ export class KitMediaSession implements KitMediaSessionHandle {
 
   messages(): KitAppMessage[] {
     return this.app.messages();
+  }
+
+  inspect(name: string): unknown {
+    const server = this.sockets.signalingServer;
+    switch (name) {
+      case 'input':
+        return this.app.received();
+      case 'envelopes':
+        return server.envelopes();
+      case 'violations':
+        return [...server.violations(), ...this.answerProblems, ...this.app.violations()];
+      case 'control':
+        return this.app.controlLog();
+      case 'channels':
+        return this.peer?.channelStates() ?? {};
+      case 'sign-in':
+        return { last: server.lastSignIn ?? null, reconnects: server.reconnects };
+      case 'answer':
+        return this.lastAnswer ?? null;
+      default:
+        throw new Error(`unknown inspection '${name}'; known: ${KIT_MEDIA_INSPECTIONS.join(', ')}`);
+    }
   }
 
   connections(): number {
@@ -155,10 +259,15 @@ export class KitMediaSession implements KitMediaSessionHandle {
     return this.peer?.framesSent ?? 0;
   }
 
+  /** Ends the session as Kit does when it is terminated: the app exits, the client's peer is removed. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     const { signalingServer, signalingForwarder, mediaForwarder } = this.sockets;
+    const told = this.peer?.sendOnChannel(KIT_CONTROL_CHANNEL_LABEL, this.app.exitMessage(0));
+    signalingServer.sendError('peerRemoved');
+    // Give both messages a moment on loopback before the sockets go.
+    if (told || this.client?.open) await new Promise((resolve) => setTimeout(resolve, 50));
     await Promise.all([signalingForwarder.close(), signalingServer.close(), mediaForwarder.close()]);
     // Let a peer being created finish, then close whichever peer exists.
     await this.peerWork;
@@ -167,15 +276,13 @@ export class KitMediaSession implements KitMediaSessionHandle {
     this.mediaPortReservation = undefined;
   }
 
-  /** A new client replaces the previous one: fresh peer connection, fresh offer. */
-  private clientArrived(client: SignalingClient): void {
-    if (this.closed) {
-      client.close(SignalingCloseCode.serverShutdown, 'session ended');
-      return;
-    }
-    const previous = this.client;
+  /**
+   * A new sign-in replaces the previous client: fresh peer connection, fresh offer. A re-opened socket of a live
+   * session (`&reconnect=1`) keeps the peer: the signaling server has already re-sent what was not acknowledged.
+   */
+  private clientArrived(client: SignalingClient, reconnect: boolean): void {
     this.client = client;
-    if (previous?.open) previous.close(SignalingCloseCode.replaced, 'replaced by a newer connection');
+    if (reconnect && this.peer) return;
     this.enqueuePeerWork(async () => {
       if (this.client !== client || !client.open) return;
       let peer: KitMediaPeer;
@@ -183,42 +290,42 @@ export class KitMediaSession implements KitMediaSessionHandle {
         peer = await this.createPeer();
       } catch (error) {
         this.config.log?.(`media for ${this.config.sessionId}: peer setup failed: ${errorText(error)}`);
-        if (client.open) client.close(SignalingCloseCode.internalError, 'media setup failed');
+        if (client.open) client.close(1011, 'media setup failed');
         return;
       }
       if (this.client !== client || !client.open || this.closed) {
         await this.closePeer(peer);
         return;
       }
-      client.sendPeerMessage({ type: 'offer', sdp: peer.offerSdp });
+      client.sendPeerMessage({ type: 'offer', sdp: peer.offerSdp, ...(this.config.nvstSdp ? { nvstSdp: offerNvstSdp(this.config) } : {}) });
     });
   }
 
   private peerMessage(client: SignalingClient, message: Record<string, unknown>): void {
     if (client !== this.client) return;
-    const type = message['type'];
-    if (type === 'answer' && typeof message['sdp'] === 'string') {
+    if (message['type'] === 'answer' && typeof message['sdp'] === 'string') {
       const sdp = message['sdp'];
+      const nvstSdp = typeof message['nvstSdp'] === 'string' ? message['nvstSdp'] : undefined;
+      this.lastAnswer = { sdp, ...(nvstSdp === undefined ? {} : { nvstSdp }) };
+      if (this.config.nvstSdp && !nvstSdp) this.answerProblems.push('the answer has no nvstSdp, but the offer had one');
+      if (nvstSdp && !/a=general\.icePassword:\S+/.test(nvstSdp))
+        this.answerProblems.push('the answer nvstSdp lacks a=general.icePassword');
       this.enqueuePeerWork(async () => {
         await this.peer?.acceptAnswer(sdp);
       });
-    } else if (type === 'candidate' || 'candidate' in message) {
+    } else if (typeof message['candidate'] === 'string') {
       const candidate = readCandidate(message);
-      if (!candidate) return;
       this.enqueuePeerWork(async () => {
         await this.peer?.addRemoteCandidate(candidate);
       });
     }
   }
 
-  /**
-   * A client that leaves takes its stream with it. A connection the server cut
-   * (the drop-signaling fault) keeps the peer: the client is expected to come back.
-   */
-  private clientLeft(client: SignalingClient, droppedByServer: boolean): void {
+  /** A client that said goodbye takes its stream with it; one that may come back (a drop, a 4001 switch) does not. */
+  private clientLeft(client: SignalingClient, final: boolean): void {
     if (client !== this.client) return;
     this.client = undefined;
-    if (droppedByServer || this.closed) return;
+    if (!final || this.closed) return;
     this.enqueuePeerWork(async () => {
       if (this.client === undefined) await this.closePeer();
     });
@@ -239,17 +346,20 @@ export class KitMediaSession implements KitMediaSessionHandle {
       await closeUdp(this.mediaPortReservation);
       this.mediaPortReservation = undefined;
     }
-    const peer = await KitMediaPeer.create({
+    const peer: KitMediaPeer = await KitMediaPeer.create({
       mediaPort: this.media.destinationPort,
       host: this.config.host,
       ...(this.config.upstreamAddress === undefined ? {} : { allowedRemoteAddress: this.config.upstreamAddress }),
       frames: this.config.frames,
       frameRate: this.config.frameRate,
       iceLite: this.config.iceLite,
-      dataChannelLabel: this.config.dataChannelLabel,
       mediaPaused: this.mediaStopped,
       idleTimeoutMs: this.config.peerIdleTimeoutMs,
-      onAppMessage: (data) => this.appMessage(data),
+      onChannelOpen: (label) => {
+        // The server speaks first on the input channel: the protocol version it reads.
+        if (label === 'input_channel_v1') peer.sendOnChannel(label, encodeInputHandshake(this.config.inputVersion));
+      },
+      onChannelMessage: (label, data) => this.channelMessage(peer, label, data),
       onConnectionStateChange: (state) => this.config.log?.(`media for ${this.config.sessionId}: peer ${state}`),
       onIdleTimeout: () => {
         this.config.log?.(`media for ${this.config.sessionId}: peer silent for ${this.config.peerIdleTimeoutMs} ms, closed`);
@@ -258,6 +368,19 @@ export class KitMediaSession implements KitMediaSessionHandle {
     });
     this.peer = peer;
     return peer;
+  }
+
+  private channelMessage(peer: KitMediaPeer, label: string, data: string | Buffer): void {
+    if (label === KIT_CONTROL_CHANNEL_LABEL && typeof data === 'string') {
+      for (const reply of this.app.controlFrame(data)) peer.sendOnChannel(label, reply);
+      // The viewer left: NVIDIA's client says so before closing its peer connection.
+      if (data.includes('"exitMessage"')) this.enqueuePeerWork(() => this.closePeer(peer));
+    } else if (label === 'input_channel_v1') {
+      const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+      const replies = this.app.input(decodeInputMessage(bytes, this.config.inputVersion));
+      for (const frame of replies.control) peer.sendOnChannel(KIT_CONTROL_CHANNEL_LABEL, frame);
+      for (const frame of replies.cursor) peer.sendOnChannel('cursor_channel', frame);
+    }
   }
 
   /** Closes a peer (the current one by default) and holds the media port again while no peer does. */
@@ -276,20 +399,12 @@ export class KitMediaSession implements KitMediaSessionHandle {
       this.mediaPortReservation = undefined;
     }
   }
-
-  private appMessage(data: string | Buffer): void {
-    const message = parseKitAppEnvelope(data);
-    if (!message) return;
-    for (const reply of this.app.handle(message)) {
-      this.peer?.sendAppMessage(formatKitAppEnvelope(reply));
-    }
-  }
 }
 
 interface SignalingHooks {
-  onClient: (client: SignalingClient) => void;
+  onClient: (client: SignalingClient, details: { reconnect: boolean }) => void;
   onPeerMessage: (client: SignalingClient, message: Record<string, unknown>) => void;
-  onClientClosed: (client: SignalingClient, droppedByServer: boolean) => void;
+  onClientClosed: (client: SignalingClient, details: { final: boolean; code: number }) => void;
 }
 
 /** Binds every port of a session, all on free ports chosen now; undoes everything on failure. */
@@ -304,9 +419,10 @@ async function openSessionSockets(config: KitMediaSessionConfig, serverId: numbe
       heartbeatMs: config.heartbeatMs,
       serverId,
       serverName: `OneSdkServer-${config.sessionId.slice(0, 8) || 'kit'}`,
-      onClient: hooks.onClient,
-      onPeerMessage: hooks.onPeerMessage,
-      onClientClosed: hooks.onClientClosed,
+      sessionId: config.sessionId,
+      ...(config.accessToken === undefined ? {} : { accessToken: config.accessToken }),
+      ...hooks,
+      ...(config.log === undefined ? {} : { log: config.log }),
     });
     opened.push(signalingServer);
     const signalingForwarder = await TcpForwarder.start({
@@ -317,8 +433,7 @@ async function openSessionSockets(config: KitMediaSessionConfig, serverId: numbe
     });
     opened.push(signalingForwarder);
     const mediaPortReservation = await reserveUdpPort(config.host, 0);
-    const reservationHandle = { close: () => closeUdp(mediaPortReservation) };
-    opened.push(reservationHandle);
+    opened.push({ close: () => closeUdp(mediaPortReservation) });
     const mediaDestinationPort = mediaPortReservation.address().port;
     // werift needs the range [P, P+1]; P+1 must still be a port number.
     if (mediaDestinationPort >= 65535) throw new Error('media port at the top of the range');
@@ -349,18 +464,12 @@ async function reserveUdpPort(host: string, port: number): Promise<dgram.Socket>
   return socket;
 }
 
-/** Reads a trickled candidate: `{candidate: "candidate:...", sdpMid, sdpMLineIndex}` or the same nested under `candidate`. */
-function readCandidate(message: Record<string, unknown>): RemoteCandidateInit | undefined {
-  let source: unknown = message;
-  const nested = message['candidate'];
-  if (typeof nested === 'object' && nested !== null) source = nested;
-  const record = source as Record<string, unknown>;
-  const candidate = record['candidate'];
-  if (typeof candidate !== 'string') return undefined;
-  const sdpMid = record['sdpMid'];
-  const sdpMLineIndex = record['sdpMLineIndex'] ?? record['sdpMlineIndex'];
+/** A trickled candidate in the shape §2.5 gives: `{candidate: "candidate:...", sdpMid, sdpMLineIndex}`. */
+function readCandidate(message: Record<string, unknown>): RemoteCandidateInit {
+  const sdpMid = message['sdpMid'];
+  const sdpMLineIndex = message['sdpMLineIndex'];
   return {
-    candidate,
+    candidate: String(message['candidate']),
     sdpMid: typeof sdpMid === 'string' ? sdpMid : null,
     sdpMLineIndex: typeof sdpMLineIndex === 'number' ? sdpMLineIndex : null,
   };
