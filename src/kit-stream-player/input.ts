@@ -1,4 +1,6 @@
-import type { KitAppMessage } from './connector.js';
+import { encodeKey, encodeLockKeys, encodeMouseButton, encodeMouseMove, encodeWheel } from './input-protocol.js';
+import { lockKeyFlags, modifierFlags, virtualKeyCode } from './input-protocol.js';
+import type { KitInputSink } from './connector.js';
 
 /** How the video is scaled into its box, as CSS `object-fit`. */
 export type KitVideoFit = 'contain' | 'cover' | 'fill';
@@ -8,140 +10,181 @@ export interface Size {
   height: number;
 }
 
+/** A pointer position as Kit takes it: CSS pixels in the displayed picture, whose size is the reference. */
+export type PicturePoint = { x: number; y: number; refWidth: number; refHeight: number };
+
 /**
- * Maps a point in the element's box (CSS pixels from its top-left corner) to stream pixels, for a video of
- * `stream` size drawn with `fit`. Returns `undefined` for points on the letterbox bars, outside the picture.
+ * Maps a point in the element's box (CSS pixels from its top-left corner) into the picture of a `stream`-sized video
+ * drawn with `fit`. Kit scales by the reference size itself, so the picture's CSS size is the reference: with `cover` it
+ * is the whole picture, cropped part included; before the first frame it is the box. `undefined` on `contain`'s bars.
  */
-export function toStreamPoint(x: number, y: number, box: Size, stream: Size, fit: KitVideoFit): { x: number; y: number } | undefined {
-  if (box.width <= 0 || box.height <= 0 || stream.width <= 0 || stream.height <= 0) return undefined;
-  let scaleX: number;
-  let scaleY: number;
-  if (fit === 'fill') {
-    scaleX = box.width / stream.width;
-    scaleY = box.height / stream.height;
-  } else {
-    const pick = fit === 'cover' ? Math.max : Math.min;
-    scaleX = scaleY = pick(box.width / stream.width, box.height / stream.height);
+export function toPicturePoint(x: number, y: number, box: Size, stream: Size, fit: KitVideoFit): PicturePoint | undefined {
+  if (!(box.width > 0 && box.height > 0)) return undefined;
+  let { width, height } = box;
+  if (fit !== 'fill' && stream.width > 0 && stream.height > 0) {
+    const scale = (fit === 'cover' ? Math.max : Math.min)(box.width / stream.width, box.height / stream.height);
+    width = stream.width * scale;
+    height = stream.height * scale;
   }
-  const offsetX = (box.width - stream.width * scaleX) / 2;
-  const offsetY = (box.height - stream.height * scaleY) / 2;
-  const streamX = (x - offsetX) / scaleX;
-  const streamY = (y - offsetY) / scaleY;
-  if (streamX < 0 || streamY < 0 || streamX > stream.width || streamY > stream.height) return undefined;
-  return { x: Math.min(Math.round(streamX), stream.width - 1), y: Math.min(Math.round(streamY), stream.height - 1) };
+  const pictureX = x - (box.width - width) / 2;
+  const pictureY = y - (box.height - height) / 2;
+  if (fit === 'contain' && (pictureX < 0 || pictureY < 0 || pictureX > width || pictureY > height)) return undefined;
+  const refWidth = Math.trunc(width);
+  const refHeight = Math.trunc(height);
+  const clamp = (value: number, max: number) => Math.min(Math.max(Math.trunc(value), 0), max);
+  return { x: clamp(pictureX, refWidth), y: clamp(pictureY, refHeight), refWidth, refHeight };
 }
 
 export interface InputForwarderOptions {
   /** The focusable box that receives pointer and keyboard events. */
   surface: HTMLElement;
-  /** The video whose intrinsic size gives stream coordinates. */
+  /** The video whose intrinsic size gives the picture's aspect ratio. */
   video: HTMLVideoElement;
   fit: () => KitVideoFit;
-  send: (message: KitAppMessage) => void;
+  sink: KitInputSink;
+  /** `performance.now()` when streaming started: event timestamps count from here. */
+  startedAt: number;
 }
 
-/** Keys that stay with the page so keyboard users can always leave the stream. */
-const pageKeys = new Set(['Tab']);
+/** `MouseEvent.buttons` bit of each `MouseEvent.button`. */
+const BUTTON_BITS = [1, 4, 2, 8, 16];
 
 /**
- * Forwards pointer and keyboard input on `surface` to the app as messages in stream coordinates.
- * Pointer moves are coalesced to one message per animation frame.
+ * Forwards pointer, wheel, keyboard and text input on `surface` to Kit's binary input protocol. Pointer moves are
+ * coalesced to one absolute move per animation frame; a move still waiting goes out before any other event, so that a
+ * press or a key lands where the pointer is.
  */
 export class InputForwarder {
   readonly #controller = new AbortController();
-  #pendingMove: KitAppMessage | undefined;
+  /** Buttons (DOM button + 1) and keys (`code`) Kit was told are down. */
+  readonly #buttons = new Set<number>();
+  readonly #keys = new Set<string>();
+  readonly #windows = navigator.userAgent.includes('Windows');
+  #lockFlags = -1;
+  #pendingMove: Uint8Array | undefined;
   #frame: number | undefined;
   #fallbackTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly options: InputForwarderOptions) {
-    const { surface } = options;
-    const listen = { signal: this.#controller.signal };
-    surface.addEventListener('pointermove', (event) => this.#onPointerMove(event), listen);
-    surface.addEventListener('pointerdown', (event) => this.#onPointerButton('pointerDown', event), listen);
-    surface.addEventListener('pointerup', (event) => this.#onPointerButton('pointerUp', event), listen);
-    surface.addEventListener('wheel', (event) => this.#onWheel(event), { ...listen, passive: false });
-    surface.addEventListener('keydown', (event) => this.#onKey('keyDown', event), listen);
-    surface.addEventListener('keyup', (event) => this.#onKey('keyUp', event), listen);
-    surface.addEventListener('contextmenu', (event) => event.preventDefault(), listen);
+    const on = <K extends keyof HTMLElementEventMap>(type: K, listener: (event: HTMLElementEventMap[K]) => void) =>
+      options.surface.addEventListener(type, listener, { signal: this.#controller.signal, passive: false });
+    on('pointermove', (event) => this.#onPointerMove(event));
+    on('pointerdown', (event) => this.#onButton(true, event));
+    on('pointerup', (event) => this.#onButton(false, event));
+    // A cancelled pointer (the browser took over a touch, say) sends no pointerup: its buttons are released here.
+    on('pointercancel', (event) => this.#buttons.forEach((button) => this.#onButton(false, event, button)));
+    on('wheel', (event) => this.#onWheel(event));
+    on('keydown', (event) => this.#onKey(true, event));
+    on('keyup', (event) => this.#onKey(false, event));
+    on('contextmenu', (event) => event.preventDefault());
+    on('compositionend', (event) => this.#sendText(event.data));
+    on('paste', (event) => {
+      event.preventDefault();
+      this.#sendText(event.clipboardData?.getData('text/plain'));
+    });
+    // Keys held while focus leaves would stay down in the app: their key-ups go to another element.
+    on('blur', (event) => this.#keys.forEach((code) => this.#sendKey(false, code, 0, event)));
   }
 
-  /** Removes every listener and pending frame. */
+  /** Removes every listener, pending frame and timer. */
   dispose(): void {
     this.#controller.abort();
+    this.#pendingMove = undefined;
+    this.#flushMove();
+  }
+
+  /** Microseconds since streaming started, as Kit's timestamps count. */
+  #time(event: Event): number {
+    return Math.max(0, Math.round((event.timeStamp - this.options.startedAt) * 1000));
+  }
+
+  #move(event: MouseEvent): boolean {
+    const { surface, video, fit } = this.options;
+    const rect = surface.getBoundingClientRect();
+    const stream = { width: video.videoWidth, height: video.videoHeight };
+    const point = toPicturePoint(event.clientX - rect.left, event.clientY - rect.top, rect, stream, fit());
+    if (point) this.#pendingMove = encodeMouseMove(point.x, point.y, point.refWidth, point.refHeight, this.#time(event));
+    return !!point;
+  }
+
+  #flushMove(): void {
     if (this.#frame !== undefined) cancelAnimationFrame(this.#frame);
     clearTimeout(this.#fallbackTimer);
     this.#frame = undefined;
+    const move = this.#pendingMove;
     this.#pendingMove = undefined;
+    if (move) this.options.sink.sendEvent(move);
   }
 
-  #point(event: MouseEvent): { x: number; y: number } | undefined {
-    const { surface, video, fit } = this.options;
-    const rect = surface.getBoundingClientRect();
-    return toStreamPoint(
-      event.clientX - rect.left,
-      event.clientY - rect.top,
-      { width: rect.width, height: rect.height },
-      { width: video.videoWidth, height: video.videoHeight },
-      fit(),
-    );
+  #send(event: Uint8Array): void {
+    this.#flushMove();
+    this.options.sink.sendEvent(event);
+  }
+
+  #sendText(text: string | undefined): void {
+    if (!text) return;
+    this.#flushMove();
+    this.options.sink.sendText(text);
   }
 
   #onPointerMove(event: PointerEvent): void {
-    const point = this.#point(event);
-    if (!point) return;
-    this.#pendingMove = {
-      eventType: 'pointerMove',
-      payload: { ...point, buttons: event.buttons, pointerType: event.pointerType, ...modifiers(event) },
-    };
-    if (this.#frame !== undefined) return;
-    const flush = () => {
-      if (this.#frame !== undefined) cancelAnimationFrame(this.#frame);
-      clearTimeout(this.#fallbackTimer);
-      this.#frame = undefined;
-      const move = this.#pendingMove;
-      this.#pendingMove = undefined;
-      if (move) this.options.send(move);
-    };
-    this.#frame = requestAnimationFrame(flush);
+    if (!event.isPrimary) return;
+    // Pressing or releasing a second button while one is held comes as a move with `button` set.
+    if (event.button >= 0) this.#onButton(!!(event.buttons & (BUTTON_BITS[event.button] ?? 0)), event);
+    if (!this.#move(event) || this.#frame !== undefined) return;
+    this.#frame = requestAnimationFrame(() => this.#flushMove());
     // Hidden pages get no animation frames; a slower timer keeps moves flowing there.
-    this.#fallbackTimer = setTimeout(flush, 100);
+    this.#fallbackTimer = setTimeout(() => this.#flushMove(), 100);
   }
 
-  #onPointerButton(eventType: 'pointerDown' | 'pointerUp', event: PointerEvent): void {
-    const point = this.#point(event);
-    if (!point) return;
-    if (eventType === 'pointerDown') {
-      this.options.surface.focus({ preventScroll: true });
+  #onButton(down: boolean, event: PointerEvent, button = event.button + 1): void {
+    if (!event.isPrimary) return;
+    const { surface } = this.options;
+    if (down) {
+      surface.focus({ preventScroll: true });
+      // Presses on the letterbox bars stay with the page; a press lands where it is, even without a move before it.
+      if (this.#buttons.has(button) || !this.#move(event)) return;
+      this.#buttons.add(button);
       try {
         // Keeps a drag going to the app when the pointer leaves the element.
-        this.options.surface.setPointerCapture(event.pointerId);
+        surface.setPointerCapture(event.pointerId);
       } catch {
         // Synthetic or already-released pointers cannot be captured; the press is still forwarded.
       }
-    }
-    this.options.send({
-      eventType,
-      payload: { ...point, button: event.button, buttons: event.buttons, pointerType: event.pointerType, ...modifiers(event) },
-    });
+    } else if (!this.#buttons.delete(button)) return;
+    this.#send(encodeMouseButton(down, button, this.#time(event)));
   }
 
   #onWheel(event: WheelEvent): void {
-    const point = this.#point(event);
-    if (!point) return;
     event.preventDefault();
-    this.options.send({
-      eventType: 'wheel',
-      payload: { ...point, deltaX: event.deltaX, deltaY: event.deltaY, deltaMode: event.deltaMode, ...modifiers(event) },
-    });
+    // Kit takes pixels, as Chrome reports them; line and page deltas (Firefox, some mice) become pixels at a typical
+    // line height (40) and page height (800).
+    const deltaY = event.deltaY * ([1, 40, 800][event.deltaMode] ?? 1);
+    if (deltaY) this.#send(encodeWheel(deltaY, this.#time(event)));
   }
 
-  #onKey(eventType: 'keyDown' | 'keyUp', event: KeyboardEvent): void {
-    if (pageKeys.has(event.key) || event.isComposing) return;
+  #onKey(down: boolean, event: KeyboardEvent): void {
+    // Tab stays with the page so keyboard users can always leave the stream; IME keystrokes end up as text.
+    if (event.isComposing || event.code === 'Tab' || event.key === 'Tab') return;
+    if (!virtualKeyCode(event.code)) {
+      // Keys without a physical key code (virtual keyboards, unusual layouts) are typed as text.
+      if (down && /^.$/u.test(event.key)) {
+        event.preventDefault();
+        this.#sendText(event.key);
+      }
+      return;
+    }
     event.preventDefault();
-    this.options.send({ eventType, payload: { key: event.key, code: event.code, repeat: event.repeat, ...modifiers(event) } });
+    // Auto-repeats of a held key, and releases of keys pressed before the stream had focus, are not sent.
+    if (down === this.#keys.has(event.code)) return;
+    const lockFlags = lockKeyFlags(event, this.#windows);
+    if (lockFlags !== this.#lockFlags) this.#send(encodeLockKeys((this.#lockFlags = lockFlags)));
+    this.#sendKey(down, event.code, modifierFlags(event), event);
   }
-}
 
-function modifiers(event: MouseEvent | KeyboardEvent) {
-  return { altKey: event.altKey, ctrlKey: event.ctrlKey, metaKey: event.metaKey, shiftKey: event.shiftKey };
+  #sendKey(down: boolean, code: string, modifiers: number, event: Event): void {
+    if (down) this.#keys.add(code);
+    else this.#keys.delete(code);
+    this.#send(encodeKey(down, virtualKeyCode(code), modifiers, this.#time(event)));
+  }
 }
