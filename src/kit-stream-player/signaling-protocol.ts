@@ -1,0 +1,174 @@
+/**
+ * The client's half of Kit's signaling envelope: `peer_info` / `peer_msg` / `error` from the server, every client
+ * payload wrapped in a `peer_msg` with an `ackid`, cumulative `{"ack": n}` both ways and `{"hb": n}` heartbeats.
+ * Pure state, no socket: the connector feeds it frames and sends what it returns.
+ */
+import { isRecord } from '../internal/http.js';
+
+export type SignalingEvent =
+  | { type: 'peer-info'; id: number; name: string }
+  /** `peer_msg.msg`, parsed. */
+  | { type: 'peer-message'; from: number; message: Record<string, unknown> }
+  /** `peer_msg.msg` was the bare string `BYE`: the server ended the stream normally. */
+  | { type: 'bye' }
+  | { type: 'error'; error: string };
+
+export interface SignalingReceipt {
+  events: SignalingEvent[];
+  /** Text to send back: the cumulative `{"ack": n}`, present when the frame carried an `ackid`. */
+  ack?: string;
+  heartbeat?: boolean;
+  malformed?: boolean;
+}
+
+/** Larger frames are refused unread: an offer with its candidates is a few kilobytes. */
+const maxFrameChars = 1 << 20;
+
+/**
+ * Envelopes kept for re-sending until acknowledged. A session sends an answer and a few dozen candidates, so an
+ * acknowledging server never gets near this; a server that never acknowledges would otherwise make the list grow for
+ * the whole session, and re-sending hundreds of stale envelopes after a reconnect helps nobody.
+ */
+const maxRetained = 256;
+
+/** A number, or a string holding one (some servers send ids and ackids as strings); otherwise NaN. */
+function toNumber(value: unknown): number {
+  return typeof value === 'number' || (typeof value === 'string' && value.trim() !== '') ? Number(value) : NaN;
+}
+
+export class SignalingProtocol {
+  #ownId = 0;
+  #serverId = -1;
+  #nextAckId = 1;
+  #maxReceivedAckId = 0;
+  readonly #retained: { ackid: number; text: string }[] = [];
+
+  constructor(readonly peerName: string) {}
+
+  /** 0 until a `peer_info` names this peer, or the first `peer_info` arrives while it is still 0. */
+  get ownId(): number {
+    return this.#ownId;
+  }
+
+  /** -1 until a `peer_msg` arrives: its `from` is the peer to answer. */
+  get serverId(): number {
+    return this.#serverId;
+  }
+
+  /** Wraps a payload in a `peer_msg` envelope with the next ackid and keeps it until the server acknowledges it. */
+  wrap(payload: unknown): string {
+    const ackid = this.#nextAckId++;
+    const text = JSON.stringify({
+      peer_msg: { from: this.#ownId, to: this.#serverId, msg: JSON.stringify(payload) },
+      ackid,
+    });
+    this.#retained.push({ ackid, text });
+    if (this.#retained.length > maxRetained) this.#retained.shift();
+    return text;
+  }
+
+  /** Every envelope not yet acknowledged, oldest first: sent again whenever a socket (re)opens. */
+  unacknowledged(): string[] {
+    return this.#retained.map((entry) => entry.text);
+  }
+
+  /** Reads one server text frame: what to act on, and the acknowledgement to send back. */
+  receive(text: string): SignalingReceipt {
+    let message: unknown;
+    try {
+      message = typeof text === 'string' && text.length <= maxFrameChars ? JSON.parse(text) : undefined;
+    } catch {
+      // Not JSON: reported as malformed below.
+    }
+    if (!isRecord(message)) return { events: [], malformed: true };
+    // Any truthy `hb` is a heartbeat, so `{"hb": 0}` is read as an ordinary message, as Kit's own client does.
+    if (message.hb) return { events: [], heartbeat: true };
+    if (message.ack !== undefined) {
+      const acked = toNumber(message.ack);
+      for (let index = this.#retained.length - 1; index >= 0; index--) {
+        if (this.#retained[index].ackid <= acked) this.#retained.splice(index, 1);
+      }
+    }
+    if (message.ackid === undefined || message.ackid === null) {
+      // A frame holding only an acknowledgement carries nothing else to act on.
+      return message.ack === undefined ? this.#dispatch(message) : { events: [] };
+    }
+    const ackid = toNumber(message.ackid);
+    if (!Number.isFinite(ackid)) return { events: [], malformed: true };
+    // Ackids increase but need not be consecutive; anything not above the highest seen is a re-sent duplicate.
+    const receipt: SignalingReceipt = ackid > this.#maxReceivedAckId ? this.#dispatch(message) : { events: [] };
+    this.#maxReceivedAckId = Math.max(this.#maxReceivedAckId, ackid);
+    receipt.ack = JSON.stringify({ ack: this.#maxReceivedAckId });
+    return receipt;
+  }
+
+  #dispatch(message: Record<string, unknown>): SignalingReceipt {
+    const { peer_info: info, peer_msg: envelope, error } = message;
+    if (isRecord(info)) {
+      const id = toNumber(info.id);
+      if (!Number.isFinite(id)) return { events: [], malformed: true };
+      const name = typeof info.name === 'string' ? info.name : '';
+      if (name === this.peerName || this.#ownId === 0) this.#ownId = id;
+      return { events: [{ type: 'peer-info', id, name }] };
+    }
+    if (isRecord(envelope)) {
+      const from = toNumber(envelope.from);
+      if (Number.isFinite(from)) this.#serverId = from;
+      let inner = envelope.msg;
+      if (inner === 'BYE') return { events: [{ type: 'bye' }] };
+      try {
+        // `msg` is a JSON string on the wire; an object is accepted as it is.
+        if (typeof inner === 'string') inner = JSON.parse(inner);
+      } catch {
+        // Unreadable payload: reported as malformed below.
+      }
+      return isRecord(inner)
+        ? { events: [{ type: 'peer-message', from: this.#serverId, message: inner }] }
+        : { events: [], malformed: true };
+    }
+    if (error) return { events: [{ type: 'error', error: typeof error === 'string' ? error : JSON.stringify(error) }] };
+    return { events: [] };
+  }
+}
+
+/** A peer name as Kit's client draws it: `peer-` and a random integer below 10^9, right-padded with `0` to 10 digits. */
+export function createPeerName(): string {
+  const random = new Uint32Array(1);
+  // Draws above 4·10^9 are redrawn so that every value below 10^9 is equally likely.
+  do crypto.getRandomValues(random);
+  while (random[0] >= 4e9);
+  return `peer-${String(random[0] % 1e9).padEnd(10, '0')}`;
+}
+
+export interface SignalingBase {
+  secure: boolean;
+  host: string;
+  port: number;
+  /**
+   * Path prefix in front of `/sign_in` (none by default). A path that already ends with `/sign_in` is used as it is,
+   * so a value naming the whole path, as the `signaling-path` attribute once did, keeps working.
+   */
+  path?: string;
+}
+
+/** The sign-in URL: `<ws|wss>://host:port[/path]/sign_in?peer_id=<name>&version=2[&query][&reconnect=1]`. */
+export function signInUrl(base: SignalingBase, peerName: string, options: { reconnect?: boolean; query?: string } = {}): string {
+  const host = base.host.includes(':') && !base.host.startsWith('[') ? `[${base.host}]` : base.host;
+  let path = (base.path ?? '').replace(/\/+$/, '');
+  if (path && !path.startsWith('/')) path = `/${path}`;
+  if (!path.endsWith('/sign_in')) path += '/sign_in';
+  const query = options.query?.replace(/^[?&]+/, '');
+  return (
+    `${base.secure ? 'wss' : 'ws'}://${host}:${base.port}${path}?peer_id=${encodeURIComponent(peerName)}&version=2` +
+    (query ? `&${query}` : '') +
+    (options.reconnect ? '&reconnect=1' : '')
+  );
+}
+
+/**
+ * The WebSocket subprotocol that carries the session (and, when given, the bearer token: browsers cannot set
+ * headers on a WebSocket). Both values must be HTTP token characters, or the WebSocket constructor throws.
+ */
+export function sessionProtocol(sessionId: string, accessToken?: string): string {
+  return `x-nv-sessionid.${sessionId}${accessToken ? `-Authorization.Bearer-${accessToken}` : ''}`;
+}
