@@ -44,7 +44,23 @@ export interface KitStreamStats {
 
 /** Why a connection closed. */
 export type KitCloseReason =
-  'closed-by-client' | 'signaling-closed' | 'signaling-timeout' | 'signaling-error' | 'ice-failed' | 'connect-timeout' | 'stream-ended';
+  | 'closed-by-client'
+  | 'signaling-closed'
+  | 'signaling-timeout'
+  | 'signaling-error'
+  | 'ice-failed'
+  | 'connect-timeout'
+  | 'stream-ended'
+  /** The server ended the stream (`peerRemoved`, `BYE`, `exitMessage`): reconnecting would not bring it back. */
+  | 'server-ended';
+
+/** Where input goes: Kit's binary input protocol on `input_channel_v1`. */
+export interface KitInputSink {
+  /** One raw event (type as u32 LE first), framed for the protocol version the server announced. */
+  sendEvent(event: Uint8Array): void;
+  /** Text (IME results, paste) as type-23 chunks. */
+  sendText(text: string): void;
+}
 
 export interface KitConnectOptions {
   target: KitStreamTarget;
@@ -58,8 +74,21 @@ export interface KitConnectOptions {
   width: number;
   height: number;
   fps: number;
+  /** Highest video bitrate to ask for, kbit/s, for connectors that negotiate it. */
+  maxBitrate?: number;
+  /**
+   * Bearer token for gateways in front of Kit. The built-in connector sends it only inside the WebSocket
+   * subprotocol, as Kit's auth proxies expect. Never log it.
+   */
+  accessToken?: string;
+  /** Log the signaling and control exchange to the console, secrets redacted. */
+  debug?: boolean;
   /** Called with each message from the app. */
   onMessage(message: KitAppMessage): void;
+  /** Called when the app warns that the session will end soon (Kit's `timerNotification`). */
+  onTimerWarning?(code: number, secondsLeft: number): void;
+  /** Called with a CSS `cursor` value when the app changes its cursor. */
+  onCursor?(cursor: string): void;
   /** Called once when the connection ends for a reason other than `close()`; not called after `close()`. */
   onClosed(reason: KitCloseReason, detail?: string): void;
 }
@@ -74,6 +103,8 @@ export interface KitConnection {
   close(): void;
   /** True when the connector forwards pointer and keyboard input itself, so the element does not. */
   readonly handlesInput?: boolean;
+  /** Where the element sends pointer and keyboard input, when the connector does not handle input itself. */
+  readonly input?: KitInputSink;
 }
 
 /** Makes connections. `connect` resolves once media can flow, and rejects when it cannot be established. */

@@ -45,7 +45,9 @@ export type KitSessionEndReason =
   /** `server`, `app-id`, `profile`, `version` or `session-id` changed. */
   | 'replaced'
   /** The session failed or timed out. */
-  | 'error';
+  | 'error'
+  /** The server ended the stream (`peerRemoved`, `BYE` or the app's `exitMessage`). */
+  | 'server-ended';
 
 /** `kit-session-ended`: the element no longer uses the session (and terminated it when it had created it). */
 export interface KitSessionEndedDetail {
@@ -75,6 +77,14 @@ export interface KitMessageDetail {
   payload: unknown;
 }
 
+/** `kit-timer-warning`: the app warns that the session will end soon unless the viewer acts (Kit's `timerNotification`). */
+export interface KitTimerWarningDetail {
+  /** Kit's reason code: 1 and 2 for the session time limit, 4 for idleness, 6 for the server's own limit. */
+  code: number;
+  /** Seconds until the session ends. */
+  secondsLeft: number;
+}
+
 /** `kit-stats`: the stream's figures, once a second while streaming. */
 export interface KitStatsDetail extends KitStreamStats {
   id: string;
@@ -96,6 +106,7 @@ declare global {
     'kit-connected': CustomEvent<KitConnectedDetail>;
     'kit-disconnected': CustomEvent<KitDisconnectedDetail>;
     'kit-message': CustomEvent<KitMessageDetail>;
+    'kit-timer-warning': CustomEvent<KitTimerWarningDetail>;
     'kit-stats': CustomEvent<KitStatsDetail>;
     'kit-stall': CustomEvent<KitStallDetail>;
     'kit-recovered': CustomEvent<KitStallDetail>;

@@ -14,7 +14,7 @@ export {
 export { findConnectionTarget, type KitConnectionTarget, type KitRoute } from './routes.js';
 export type * from './connector.js';
 export { KitSignalingConnector, type KitSignalingConnectorOptions } from './kit-signaling-connector.js';
-export { toStreamPoint, type KitVideoFit } from './input.js';
+export { toPicturePoint, type KitVideoFit } from './input.js';
 export type * from './events.js';
 
 defineElement('kit-stream-player', KitStreamPlayer);

@@ -21,7 +21,9 @@ export type KitErrorCode =
   /** The element is missing an attribute it needs. */
   | 'configuration'
   /** The stream itself failed (signaling, ICE, reconnects exhausted). */
-  | 'connection';
+  | 'connection'
+  /** The server ended the stream before it started; the element reports it as `kit-session-ended`, not as an error. */
+  | 'server-ended';
 
 /** A failure of the Kit App Streaming service or of the stream, with the server's own message where it had one. */
 export class KitStreamError extends Error {

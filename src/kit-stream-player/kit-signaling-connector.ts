@@ -1,25 +1,34 @@
 import { isRecord } from '../internal/http.js';
 import type { KitAppMessage, KitCloseReason, KitConnectOptions, KitConnection, KitConnector, KitStreamStats } from './connector.js';
+import { CursorStyles, parseCursorMessage } from './cursor.js';
+import { InputChannelWriter } from './input-protocol.js';
 import { KitStreamError } from './kit-error.js';
+import { answerNvstSdp, mungeAnswer, mungeOffer, parseNvstSdp, preferCodecs, rewriteCandidate } from './sdp.js';
+import { SignalingProtocol, createPeerName, sessionProtocol, signInUrl } from './signaling-protocol.js';
 import { StatsSampler } from './stats.js';
 
 export interface KitSignalingConnectorOptions {
-  /** Path of the signaling WebSocket. Default `/sign_in`. */
+  /** Path before `/sign_in` on the signaling server, for deployments that route signaling by path. Default none. */
   signalingPath?: string;
   /** Use `wss://`. Default: when the page itself is https. */
   secure?: boolean;
-  /** The server's heartbeat period, ms; a server silent for three periods counts as gone. Default 5000. */
-  heartbeatMs?: number;
   /** How long `connect` may take until media flows, ms. Default 20000. */
   connectTimeoutMs?: number;
+  /** How long the media connection may stay `disconnected` before it counts as lost, ms. Default 10000. */
+  disconnectedTimeoutMs?: number;
 }
 
+/** App messages waiting for `control_channel` to open; the oldest go first when more arrive. */
 const maxQueuedMessages = 64;
+/** The bitrate asked for when none is set, kbit/s. */
+const defaultMaxBitrate = 20_000;
 
 /**
- * The built-in connector: Kit's signaling envelope over a WebSocket, and an `RTCPeerConnection` whose remote
- * UDP candidates are rewritten to the route's IP and media port (the service's load balancer maps that port to
- * the in-cluster port the server advertises).
+ * The built-in connector: Kit's own streaming protocol, as NVIDIA's browser library speaks it. Signaling is a
+ * WebSocket carrying `peer_msg` envelopes with acknowledged ids; the server offers H264 video and a
+ * `control_channel`; the client adds `input_channel_v1` for binary input and `cursor_channel` for the app's
+ * cursor. The server's UDP candidates are rewritten to the route's IP and media port (the service's load balancer
+ * maps that port to the in-cluster port the server advertises).
  */
 export class KitSignalingConnector implements KitConnector {
   constructor(private readonly options: KitSignalingConnectorOptions = {}) {}
@@ -29,81 +38,45 @@ export class KitSignalingConnector implements KitConnector {
   }
 }
 
-/** A peer id as Kit's signaling expects: `peer-` and ten digits. */
-export function createPeerId(): string {
-  return `peer-${String(crypto.getRandomValues(new Uint32Array(1))[0]).padStart(10, '0')}`;
-}
-
-/**
- * Rewrites every UDP candidate in an SDP to `host` and `port`, dropping duplicates that the rewrite creates.
- * Candidates of other transports are left out: the route only forwards UDP media.
- */
-export function rewriteSdpCandidates(sdp: string, host: string, port: number | undefined): string {
-  const seen = new Set<string>();
-  const lines = sdp.split(/\r?\n/);
-  const kept: string[] = [];
-  for (const line of lines) {
-    if (!line.startsWith('a=candidate:')) {
-      kept.push(line);
-      continue;
-    }
-    const rewritten = rewriteCandidate(line.slice(2), host, port);
-    if (rewritten === undefined) continue;
-    const key = rewritten.split(' ').slice(1, 6).join(' ');
-    if (seen.has(key)) continue;
-    seen.add(key);
-    kept.push(`a=${rewritten}`);
-  }
-  return kept.join('\r\n');
-}
-
-/** One `candidate:...` string rewritten to the route, or `undefined` when it is not a UDP candidate. */
-export function rewriteCandidate(candidate: string, host: string, port: number | undefined): string | undefined {
-  const parts = candidate.trim().split(/\s+/);
-  // candidate:<foundation> <component> <transport> <priority> <address> <port> typ <type> ...
-  if (parts.length < 8 || parts[2].toLowerCase() !== 'udp') return undefined;
-  parts[4] = host;
-  if (port !== undefined) parts[5] = String(port);
-  return parts.join(' ');
-}
-
 class KitSignalingConnection implements KitConnection {
-  readonly #peerId = createPeerId();
-  readonly #socket: WebSocket;
-  readonly #peer: RTCPeerConnection;
-  #channel: RTCDataChannel | undefined;
+  readonly #protocol = new SignalingProtocol(createPeerName());
+  readonly #peer = new RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle' });
+  readonly #sampler = new StatsSampler(() => this.#peer.getStats());
+  readonly #inputChannel: RTCDataChannel;
+  readonly #cursorChannel: RTCDataChannel;
+  readonly #cursors = new CursorStyles();
+  readonly input: InputChannelWriter;
+  #control: RTCDataChannel | undefined;
   readonly #queue: string[] = [];
-  #serverPeerId: number | string | undefined;
-  #clientPeerId: number | string | undefined;
-  readonly #heartbeatMs: number;
-  #silenceTimer: ReturnType<typeof setTimeout> | undefined;
-  #closed = false;
-  readonly #sampler: StatsSampler;
-  #settle: { resolve(connection: KitConnection): void; reject(error: unknown): void } | undefined;
+  #socket: WebSocket | undefined;
+  /** Sockets opened so far; every one after the first is a re-open of the same session (`&reconnect=1`). */
+  #opens = 0;
+  #reopenTimer: ReturnType<typeof setTimeout> | undefined;
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
+  #disconnectedTimer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
+  #settle: { resolve(connection: KitConnection): void; reject(error: unknown): void } | undefined;
+  readonly #options: KitConnectOptions;
+  readonly #settings: KitSignalingConnectorOptions;
 
-  constructor(
-    private readonly options: KitConnectOptions,
-    settings: KitSignalingConnectorOptions,
-  ) {
-    const { target } = options;
-    const secure = settings.secure ?? globalThis.location?.protocol === 'https:';
-    const path = settings.signalingPath ?? '/sign_in';
-    const url = new URL(`${secure ? 'wss' : 'ws'}://${formatHost(target.host)}:${target.signalingPort}`);
-    url.pathname = path.startsWith('/') ? path : `/${path}`;
-    url.searchParams.set('peer_id', this.#peerId);
-    url.searchParams.set('version', '2');
-    this.#heartbeatMs = settings.heartbeatMs ?? 5000;
-    this.#peer = new RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle' });
-    this.#sampler = new StatsSampler(() => this.#peer.getStats());
-    this.#socket = new WebSocket(url);
-    this.#connectTimeoutMs = settings.connectTimeoutMs ?? 20_000;
+  constructor(options: KitConnectOptions, settings: KitSignalingConnectorOptions) {
+    this.#options = options;
+    this.#settings = settings;
+    // Made before the offer is answered, so that they are part of the connection from the start, as Kit expects.
+    this.#inputChannel = this.#peer.createDataChannel('input_channel_v1', { ordered: true });
+    this.#cursorChannel = this.#peer.createDataChannel('cursor_channel', { ordered: true });
+    this.#inputChannel.binaryType = this.#cursorChannel.binaryType = 'arraybuffer';
+    const startedAt = performance.now();
+    this.input = new InputChannelWriter(
+      (bytes) => {
+        if (this.#inputChannel.readyState === 'open') this.#inputChannel.send(bytes as Uint8Array<ArrayBuffer>);
+      },
+      () => Math.round((performance.now() - startedAt) * 1000),
+    );
   }
-
-  readonly #connectTimeoutMs: number;
 
   open(): Promise<KitConnection> {
-    const { signal, video } = this.options;
+    const { signal, video } = this.#options;
     return new Promise<KitConnection>((resolve, reject) => {
       this.#settle = { resolve, reject };
       if (signal.aborted) {
@@ -112,58 +85,59 @@ class KitSignalingConnection implements KitConnection {
         return;
       }
       signal.addEventListener('abort', this.#onAbort, { once: true });
+      const timeoutMs = this.#settings.connectTimeoutMs ?? 20_000;
       this.#connectTimer = setTimeout(
-        () => this.#fail('connect-timeout', `No media within ${this.#connectTimeoutMs / 1000} s of connecting.`),
-        this.#connectTimeoutMs,
+        () => this.#fail('connect-timeout', `No media within ${timeoutMs / 1000} s of connecting.`),
+        timeoutMs,
       );
-      this.#socket.addEventListener('open', () => this.#resetSilenceTimer());
-      this.#socket.addEventListener('message', (event) => this.#onSignalingMessage(event.data));
-      this.#socket.addEventListener('close', (event) =>
-        this.#fail(
-          'signaling-closed',
-          event.reason ? `Signaling closed (${event.code}): ${event.reason}` : `Signaling closed (${event.code}).`,
-        ),
-      );
-      this.#socket.addEventListener('error', () => this.#fail('signaling-error', 'The signaling connection failed.'));
-      this.#peer.addEventListener('icecandidate', (event) => {
-        if (event.candidate && event.candidate.candidate) {
-          this.#sendPeerMessage({
-            type: 'candidate',
-            candidate: event.candidate.candidate,
-            sdpMid: event.candidate.sdpMid,
-            sdpMLineIndex: event.candidate.sdpMLineIndex,
-          });
-        }
+      const peer = this.#peer;
+      peer.addEventListener('icecandidate', ({ candidate }) => {
+        // TCP candidates are useless: the route forwards UDP media only.
+        if (candidate?.candidate && !/ tcp /i.test(candidate.candidate))
+          this.#sendPeerMessage({ sdpMLineIndex: candidate.sdpMLineIndex, sdpMid: candidate.sdpMid, candidate: candidate.candidate });
       });
-      this.#peer.addEventListener('track', (event) => {
+      peer.addEventListener('track', (event) => {
         const stream = event.streams[0] ?? new MediaStream([event.track]);
         if (video.srcObject !== stream) video.srcObject = stream;
         video.play().catch(() => {
           // Autoplay may be refused until the user interacts; the element offers its own controls.
         });
       });
-      this.#peer.addEventListener('datachannel', (event) => this.#adoptChannel(event.channel));
-      this.#peer.addEventListener('connectionstatechange', () => {
-        const state = this.#peer.connectionState;
+      peer.addEventListener('datachannel', ({ channel }) => {
+        if (channel.label === 'control_channel') this.#adoptControl(channel);
+      });
+      peer.addEventListener('connectionstatechange', () => {
+        const state = peer.connectionState;
+        clearTimeout(this.#disconnectedTimer);
         if (state === 'connected') this.#onConnected();
         if (state === 'failed') this.#fail('ice-failed', 'The media connection failed (ICE).');
+        // A short network blip recovers by itself; a long one is a lost connection, without waiting for ICE's own
+        // verdict, which takes half a minute.
+        const lostAfterMs = this.#settings.disconnectedTimeoutMs ?? 10_000;
+        if (state === 'disconnected')
+          this.#disconnectedTimer = setTimeout(
+            () => this.#fail('ice-failed', `The media connection was lost for ${lostAfterMs / 1000} s.`),
+            lostAfterMs,
+          );
       });
+      this.#inputChannel.addEventListener('message', ({ data }) => {
+        if (this.input.receive(data as ArrayBuffer)) this.#log('input protocol version', this.input.version);
+      });
+      this.#cursorChannel.addEventListener('message', ({ data }) => {
+        const update = parseCursorMessage(data as ArrayBuffer);
+        const cursor = update && this.#cursors.apply(update);
+        if (cursor) this.#options.onCursor?.(cursor);
+      });
+      this.#openSocket();
     });
   }
 
   send(message: KitAppMessage): void {
     if (this.#closed) throw new KitStreamError('connection', 'The stream is closed.');
-    const text = JSON.stringify({
-      messageType: 'json',
-      messageRecipient: 'kit',
-      data: JSON.stringify({ event_type: message.eventType, payload: message.payload ?? {} }),
-    });
-    if (this.#channel?.readyState === 'open') {
-      this.#channel.send(text);
-    } else {
-      if (this.#queue.length >= maxQueuedMessages) this.#queue.shift();
-      this.#queue.push(text);
-    }
+    // Three levels, as Kit's messaging extension reads them: the app's message is a JSON string inside the
+    // library's envelope, which is a JSON string inside the channel frame.
+    const data = JSON.stringify({ event_type: message.eventType, payload: message.payload ?? {} });
+    this.#sendControl({ customMessage: JSON.stringify({ messageType: 'json', messageRecipient: 'kit', data }) });
   }
 
   async stats(): Promise<KitStreamStats | undefined> {
@@ -173,23 +147,23 @@ class KitSignalingConnection implements KitConnection {
 
   close(): void {
     if (this.#closed) return;
+    // Tells the app that the viewer left, as NVIDIA's client does on stop.
+    if (this.#control?.readyState === 'open') this.#control.send(JSON.stringify({ exitMessage: { code: 0 } }));
     this.#closed = true;
-    this.options.signal.removeEventListener('abort', this.#onAbort);
-    clearTimeout(this.#silenceTimer);
+    this.#options.signal.removeEventListener('abort', this.#onAbort);
+    clearTimeout(this.#reopenTimer);
     clearTimeout(this.#connectTimer);
-    this.#channel?.close();
+    clearTimeout(this.#disconnectedTimer);
+    for (const channel of [this.#control, this.#inputChannel, this.#cursorChannel]) channel?.close();
     this.#peer.close();
-    if (this.#socket.readyState === WebSocket.CONNECTING || this.#socket.readyState === WebSocket.OPEN)
-      this.#socket.close(1000, 'closed by client');
-    const { video } = this.options;
-    if (video.srcObject instanceof MediaStream) {
-      for (const track of video.srcObject.getTracks()) track.stop();
-    }
+    this.#closeSocket(1000, 'closed by client');
+    const { video } = this.#options;
+    if (video.srcObject instanceof MediaStream) for (const track of video.srcObject.getTracks()) track.stop();
     video.srcObject = null;
   }
 
   readonly #onAbort = (): void => {
-    const reason: unknown = this.options.signal.reason;
+    const reason: unknown = this.#options.signal.reason;
     this.close();
     this.#settle?.reject(reason);
     this.#settle = undefined;
@@ -204,120 +178,196 @@ class KitSignalingConnection implements KitConnection {
   /** Ends the connection for a reason of its own: rejects `connect` if still pending, else reports `onClosed`. */
   #fail(reason: KitCloseReason, detail: string): void {
     if (this.#closed) return;
+    this.#log('closing:', detail);
     this.close();
     if (this.#settle) {
-      this.#settle.reject(new KitStreamError('connection', detail));
+      this.#settle.reject(new KitStreamError(reason === 'server-ended' ? 'server-ended' : 'connection', detail));
       this.#settle = undefined;
     } else {
-      this.options.onClosed(reason, detail);
+      this.#options.onClosed(reason, detail);
     }
   }
 
-  #resetSilenceTimer(): void {
-    clearTimeout(this.#silenceTimer);
-    this.#silenceTimer = setTimeout(
-      () => this.#fail('signaling-timeout', `The signaling server was silent for ${(this.#heartbeatMs * 3) / 1000} s.`),
-      this.#heartbeatMs * 3,
+  #openSocket(): void {
+    const { target, accessToken } = this.#options;
+    const url = signInUrl(
+      {
+        secure: this.#settings.secure ?? globalThis.location?.protocol === 'https:',
+        host: target.host,
+        port: target.signalingPort,
+        path: this.#settings.signalingPath,
+      },
+      this.#protocol.peerName,
+      { reconnect: this.#opens++ > 0 },
     );
+    this.#log('signaling', url);
+    let socket: WebSocket;
+    try {
+      socket = new WebSocket(url, sessionProtocol(target.sessionId, accessToken));
+    } catch (error) {
+      this.#fail('signaling-error', `The signaling address is not valid: ${(error as Error).message}`);
+      return;
+    }
+    this.#socket = socket;
+    let opened = false;
+    socket.addEventListener('open', () => {
+      opened = true;
+      // Whatever the server has not acknowledged may have been lost with the previous socket.
+      for (const text of this.#protocol.unacknowledged()) this.#write(text);
+    });
+    socket.addEventListener('message', ({ data }) => this.#onSignalingMessage(data));
+    socket.addEventListener('close', (event) => {
+      if (this.#socket !== socket || this.#closed) return;
+      this.#socket = undefined;
+      const why = event.reason ? `${event.code}: ${event.reason}` : String(event.code);
+      this.#log('signaling closed', why);
+      // Before the stream is up, a lost socket is a failed attempt; once media flows, it is only signaling that
+      // was lost: the picture goes on while the socket is re-opened.
+      if (this.#settle && !(opened && this.#protocol.serverId >= 0)) {
+        this.#fail('signaling-closed', `Signaling closed (${why}).`);
+        return;
+      }
+      const delay = Math.min(250 * 2 ** Math.min(this.#opens, 6), 10_000);
+      this.#reopenTimer = setTimeout(() => this.#openSocket(), delay);
+    });
+  }
+
+  #closeSocket(code: number, reason: string): void {
+    const socket = this.#socket;
+    this.#socket = undefined;
+    if (socket && socket.readyState <= WebSocket.OPEN) socket.close(code, reason);
   }
 
   #onSignalingMessage(data: unknown): void {
-    if (this.#closed) return;
-    this.#resetSilenceTimer();
-    let message: unknown;
-    try {
-      message = JSON.parse(String(data));
-    } catch {
-      return; // Not JSON: nothing Kit sends, so nothing to act on.
+    if (this.#closed || typeof data !== 'string') return;
+    const { events, ack, heartbeat } = this.#protocol.receive(data);
+    if (!heartbeat) this.#log('signaling in', data);
+    if (ack) this.#write(ack);
+    for (const event of events) {
+      if (event.type === 'peer-message') void this.#onPeerMessage(event.message);
+      else if (event.type === 'bye') this.#fail('server-ended', 'The server ended the stream.');
+      else if (event.type === 'error')
+        this.#fail(
+          event.error === 'peerRemoved' ? 'server-ended' : 'signaling-error',
+          event.error === 'peerRemoved'
+            ? 'The server ended the stream (peerRemoved).'
+            : `The signaling server reported an error: ${event.error}`,
+        );
     }
-    if (!isRecord(message)) return;
-    if (message.ackid !== undefined) this.#sendSignaling({ ack: message.ackid });
-    if (isRecord(message.peer_info)) this.#onPeerInfo(message.peer_info);
-    if (isRecord(message.peer_msg)) void this.#onPeerMessage(message.peer_msg);
   }
 
-  #onPeerInfo(info: Record<string, unknown>): void {
-    const id = typeof info.id === 'number' || typeof info.id === 'string' ? info.id : undefined;
-    if (id === undefined) return;
-    if (info.name === this.#peerId) this.#clientPeerId = id;
-    else if (id !== this.#clientPeerId) this.#serverPeerId = id;
-  }
-
-  async #onPeerMessage(envelope: Record<string, unknown>): Promise<void> {
-    if (envelope.from !== undefined && this.#serverPeerId === undefined) this.#serverPeerId = envelope.from as number | string;
-    let inner: unknown = envelope.msg;
-    if (typeof inner === 'string') {
-      try {
-        inner = JSON.parse(inner);
-      } catch {
-        return;
-      }
-    }
-    if (!isRecord(inner)) return;
-    const { host, mediaPort } = this.options.target;
+  async #onPeerMessage(message: Record<string, unknown>): Promise<void> {
+    const { target, width, height, fps } = this.#options;
+    const peer = this.#peer;
     try {
-      if (inner.type === 'offer' && typeof inner.sdp === 'string') {
-        await this.#peer.setRemoteDescription({ type: 'offer', sdp: rewriteSdpCandidates(inner.sdp, host, mediaPort) });
-        const answer = await this.#peer.createAnswer();
-        await this.#peer.setLocalDescription(answer);
-        this.#sendPeerMessage({ type: 'answer', sdp: this.#peer.localDescription?.sdp ?? answer.sdp });
-      } else if (inner.type === 'candidate' || inner.candidate !== undefined) {
-        const candidate = isRecord(inner.candidate) ? inner.candidate : inner;
-        if (typeof candidate.candidate !== 'string' || candidate.candidate === '') return;
-        const rewritten = rewriteCandidate(candidate.candidate.replace(/^a=/, ''), host, mediaPort);
-        if (rewritten === undefined) return;
-        await this.#peer.addIceCandidate({
-          candidate: rewritten,
-          sdpMid: typeof candidate.sdpMid === 'string' ? candidate.sdpMid : undefined,
-          sdpMLineIndex: typeof candidate.sdpMLineIndex === 'number' ? candidate.sdpMLineIndex : 0,
+      if (message.type === 'offer' && typeof message.sdp === 'string') {
+        await peer.setRemoteDescription({
+          type: 'offer',
+          sdp: mungeOffer(message.sdp, { host: target.host, mediaPort: target.mediaPort, width, height, fps }),
+        });
+        this.#preferCodecs();
+        const answer = await peer.createAnswer();
+        const maxBitrateKbps = this.#options.maxBitrate || defaultMaxBitrate;
+        await peer.setLocalDescription({ type: 'answer', sdp: mungeAnswer(answer.sdp ?? '', { maxBitrateKbps }) });
+        const sdp = peer.localDescription?.sdp ?? '';
+        const reply: Record<string, unknown> = { type: 'answer', sdp };
+        const nvst = typeof message.nvstSdp === 'string' ? parseNvstSdp(message.nvstSdp) : undefined;
+        if (nvst) reply.nvstSdp = answerNvstSdp(nvst, sdp, { width, height, fps, maxBitrateKbps });
+        this.#sendPeerMessage(reply);
+      } else if (typeof message.candidate === 'string' && message.candidate !== '') {
+        const candidate = rewriteCandidate(message.candidate.replace(/^a=/, ''), target.host, target.mediaPort);
+        if (candidate === undefined) return;
+        await peer.addIceCandidate({
+          candidate,
+          sdpMid: typeof message.sdpMid === 'string' ? message.sdpMid : undefined,
+          sdpMLineIndex: typeof message.sdpMLineIndex === 'number' ? message.sdpMLineIndex : 0,
         });
       }
     } catch (error) {
-      if (!this.#closed) this.#fail('signaling-error', `The server's session description was refused: ${String(error)}`);
+      this.#fail('signaling-error', `The server's session description was refused: ${String(error)}`);
     }
   }
 
-  #adoptChannel(channel: RTCDataChannel): void {
-    if (this.#channel && this.#channel.readyState !== 'closed') return;
-    this.#channel = channel;
-    channel.addEventListener('open', () => {
-      for (const text of this.#queue.splice(0)) channel.send(text);
-    });
-    if (channel.readyState === 'open') for (const text of this.#queue.splice(0)) channel.send(text);
-    channel.addEventListener('message', (event) => this.#onChannelMessage(event.data));
-  }
-
-  #onChannelMessage(data: unknown): void {
-    if (typeof data !== 'string') return;
-    let envelope: unknown;
-    try {
-      envelope = JSON.parse(data);
-    } catch {
-      return;
-    }
-    if (!isRecord(envelope)) return;
-    let inner: unknown = envelope.data ?? envelope;
-    if (typeof inner === 'string') {
+  /** H264 first, as Kit encodes it, then H265 and AV1 where this browser decodes them. */
+  #preferCodecs(): void {
+    const codecs = globalThis.RTCRtpReceiver?.getCapabilities?.('video')?.codecs;
+    if (!codecs) return;
+    for (const transceiver of this.#peer.getTransceivers()) {
+      if (transceiver.receiver.track.kind !== 'video' || typeof transceiver.setCodecPreferences !== 'function') continue;
       try {
-        inner = JSON.parse(inner);
+        transceiver.setCodecPreferences(preferCodecs(codecs));
       } catch {
-        return;
+        // A browser that refuses the list keeps its own order; the offer decides the codec anyway.
       }
     }
-    if (!isRecord(inner) || typeof inner.event_type !== 'string') return;
-    this.options.onMessage({ eventType: inner.event_type, payload: inner.payload });
   }
 
-  #sendPeerMessage(message: Record<string, unknown>): void {
-    this.#sendSignaling({ peer_msg: { to: this.#serverPeerId, msg: JSON.stringify(message) } });
+  #adoptControl(channel: RTCDataChannel): void {
+    this.#control = channel;
+    const flush = () => {
+      for (const text of this.#queue.splice(0)) channel.send(text);
+    };
+    channel.addEventListener('open', flush);
+    if (channel.readyState === 'open') flush();
+    channel.addEventListener('message', ({ data }) => this.#onControlMessage(data));
   }
 
-  #sendSignaling(message: unknown): void {
-    if (this.#socket.readyState === WebSocket.OPEN) this.#socket.send(JSON.stringify(message));
+  #onControlMessage(data: unknown): void {
+    if (typeof data !== 'string') return;
+    this.#log('control in', data);
+    const frame = parseJson(data);
+    if (!isRecord(frame)) return;
+    if (frame.customMessage !== undefined) {
+      // Kit sends `{event_type, payload}` as a string (two levels); the library's envelope form (three levels)
+      // is accepted too, in case a server wraps its replies the way clients do.
+      let message = parseJson(frame.customMessage);
+      if (isRecord(message) && message.data !== undefined) message = parseJson(message.data);
+      if (isRecord(message) && typeof message.event_type === 'string')
+        this.#options.onMessage({ eventType: message.event_type, payload: message.payload });
+    } else if (isRecord(frame.timerNotification)) {
+      const { code, secondsLeft } = frame.timerNotification;
+      this.#options.onTimerWarning?.(Number(code) || 0, Number(secondsLeft) || 0);
+    } else if (frame.exitMessage !== undefined) {
+      this.#fail('server-ended', 'The app ended the stream.');
+    }
+  }
+
+  #sendControl(frame: unknown): void {
+    const text = JSON.stringify(frame);
+    this.#log('control out', text);
+    if (this.#control?.readyState === 'open') {
+      this.#control.send(text);
+    } else {
+      if (this.#queue.length >= maxQueuedMessages) this.#queue.shift();
+      this.#queue.push(text);
+    }
+  }
+
+  #sendPeerMessage(payload: unknown): void {
+    this.#write(this.#protocol.wrap(payload));
+  }
+
+  /** Sends on the signaling socket when it is open; envelopes are kept by the protocol and re-sent on re-open. */
+  #write(text: string): void {
+    this.#log('signaling out', text);
+    if (this.#socket?.readyState === WebSocket.OPEN) this.#socket.send(text);
+  }
+
+  #log(...parts: unknown[]): void {
+    if (this.#options.debug) console.debug('[kit-stream-player]', ...parts.map((part) => (typeof part === 'string' ? redact(part) : part)));
   }
 }
 
-/** IPv6 literals need brackets in a URL. */
-function formatHost(host: string): string {
-  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+function parseJson(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return undefined;
+  }
+}
+
+/** ICE passwords and bearer tokens stay out of the console even with `debug` on. */
+function redact(text: string): string {
+  return text.replace(/(ice-pwd:|icePassword:|Bearer-|access_?token=)[^\s"\\&]+/gi, '$1<redacted>');
 }

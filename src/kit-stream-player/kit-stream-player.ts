@@ -60,6 +60,7 @@ interface SessionConfig {
  * @fires {CustomEvent<KitConnectedDetail>} kit-connected - The first frame was decoded.
  * @fires {CustomEvent<KitDisconnectedDetail>} kit-disconnected - The stream's connection closed; the element reconnects when it can.
  * @fires {CustomEvent<KitMessageDetail>} kit-message - A message from the app.
+ * @fires {CustomEvent<KitTimerWarningDetail>} kit-timer-warning - The app warns that the session ends soon unless the viewer acts.
  * @fires {CustomEvent<KitStatsDetail>} kit-stats - Stream figures, once a second while streaming.
  * @fires {CustomEvent<KitStallDetail>} kit-stall - No new frame for 5 s.
  * @fires {CustomEvent<KitStallDetail>} kit-recovered - Frames flow again after a stall.
@@ -120,6 +121,9 @@ export class KitStreamPlayer extends LiveElement {
     streamWidth: { attribute: 'stream-width', type: Number },
     streamHeight: { attribute: 'stream-height', type: Number },
     fps: { type: Number },
+    maxBitrate: { attribute: 'max-bitrate', type: Number },
+    accessToken: { attribute: false },
+    debug: { type: Boolean },
     connector: { attribute: false },
     muted: { attribute: false },
     currentState: { state: true },
@@ -182,7 +186,10 @@ export class KitStreamPlayer extends LiveElement {
   /** Reconnect attempts after the stream is lost, before giving up with an error. */
   declare maxReconnects: number;
 
-  /** Path of the signaling WebSocket for the built-in connector. Default `/sign_in`. */
+  /**
+   * Path on the signaling server before `/sign_in`, for gateways that route signaling by path (a value that
+   * already ends in `/sign_in` is used as it is). Default none: `ws://<route ip>:<port>/sign_in`.
+   */
   declare signalingPath: string;
 
   /** Use `wss://` for signaling. Default: when the page is https. */
@@ -196,6 +203,18 @@ export class KitStreamPlayer extends LiveElement {
 
   /** Frame rate asked of connectors that negotiate it. */
   declare fps: number;
+
+  /** Highest video bitrate to ask for, in kbit/s. Default 20000. */
+  declare maxBitrate: number;
+
+  /**
+   * Bearer token for gateways in front of Kit that check one. A property only, never an attribute: it is sent
+   * inside the signaling WebSocket's subprotocol, as Kit's auth proxies expect, and nowhere else.
+   */
+  declare accessToken: string | undefined;
+
+  /** Log the signaling and control exchange to the console (tokens redacted), to diagnose a failing stream. */
+  declare debug: boolean;
 
   /** The connector that reaches the media; by default Kit's own signaling over WebSocket and WebRTC. */
   declare connector: KitConnector | undefined;
@@ -257,6 +276,8 @@ export class KitStreamPlayer extends LiveElement {
     this.streamWidth = 1920;
     this.streamHeight = 1080;
     this.fps = 60;
+    this.maxBitrate = 20_000;
+    this.debug = false;
     this.muted = true;
     this.currentState = 'idle';
     this.now = 0;
@@ -467,6 +488,11 @@ export class KitStreamPlayer extends LiveElement {
       await this.#streamWithReconnects(client, session, signal);
     } catch (error) {
       if (isAbort(error, signal)) return;
+      if (error instanceof KitStreamError && error.code === 'server-ended') {
+        this.#endSession('server-ended');
+        this.#setState('ended');
+        return;
+      }
       const failure = error instanceof KitStreamError ? error : new KitStreamError('connection', String(error));
       this.#fail(failure);
       // A session the service no longer knows needs no terminate call.
@@ -532,6 +558,8 @@ export class KitStreamPlayer extends LiveElement {
     for (;;) {
       if (session) {
         const lost = await this.#streamOnce(session, readyAt, signal);
+        // Reconnecting would not bring back a stream the server ended.
+        if (lost.serverEnded) throw new KitStreamError('server-ended', lost.message);
         if (lost.streamed) failures = 0;
         lastMessage = lost.message;
       }
@@ -566,7 +594,11 @@ export class KitStreamPlayer extends LiveElement {
   }
 
   /** One connection: connect, wait for the first frame, then watch until it closes. Resolves with why it ended. */
-  async #streamOnce(session: KitReadySession, readyAt: number, signal: AbortSignal): Promise<{ message: string; streamed: boolean }> {
+  async #streamOnce(
+    session: KitReadySession,
+    readyAt: number,
+    signal: AbortSignal,
+  ): Promise<{ message: string; streamed: boolean; serverEnded?: boolean }> {
     const attempt = new AbortController();
     const attemptSignal = AbortSignal.any([signal, attempt.signal]);
     let onLost!: (reason: KitCloseReason, message: string) => void;
@@ -581,6 +613,8 @@ export class KitStreamPlayer extends LiveElement {
     try {
       const connector =
         this.connector ?? new KitSignalingConnector({ signalingPath: this.signalingPath || undefined, secure: this.signalingSecure });
+      const area = this.#videoArea;
+      area.style.removeProperty('cursor');
       await this.updateComplete;
       let connection: KitConnection;
       try {
@@ -592,37 +626,44 @@ export class KitStreamPlayer extends LiveElement {
           width: this.streamWidth,
           height: this.streamHeight,
           fps: this.fps,
+          maxBitrate: this.maxBitrate,
+          accessToken: this.accessToken,
+          debug: this.debug,
           onMessage: (message) => this.#onAppMessage(message),
+          onTimerWarning: (code, secondsLeft) => this.emit('kit-timer-warning', { code, secondsLeft }),
+          onCursor: (cursor) => area.style.setProperty('cursor', cursor),
           onClosed: (reason, detail) => onLost(reason, detail ?? reason),
         });
       } catch (error) {
         if (isAbort(error, signal)) throw error;
         const message = error instanceof Error ? error.message : String(error);
-        this.emit('kit-disconnected', { id: session.id, reason: 'connect-failed', message });
-        return { message, streamed: false };
+        const serverEnded = error instanceof KitStreamError && error.code === 'server-ended';
+        this.emit('kit-disconnected', { id: session.id, reason: serverEnded ? 'server-ended' : 'connect-failed', message });
+        return { message, streamed: false, serverEnded };
       }
       this.#connection = connection;
       const early = await Promise.race([this.#firstFrame(connection, attemptSignal), lost]);
       if (early) {
         this.emit('kit-disconnected', { id: session.id, reason: early.reason, message: early.message });
-        return { message: early.message, streamed: false };
+        return { message: early.message, streamed: false, serverEnded: early.reason === 'server-ended' };
       }
       streamed = true;
       this.#setState('streaming');
       this.emit('kit-connected', { id: session.id, timeToFirstFrame: Math.round(performance.now() - readyAt) });
       await this.updateComplete;
-      if (this.interactive && !connection.handlesInput) {
+      if (this.interactive && !connection.handlesInput && connection.input) {
         this.#input = new InputForwarder({
           surface: this.#videoArea,
           video: this.#mediaVideo(),
           fit: () => this.fit,
-          send: (message) => connection.send(message),
+          sink: connection.input,
+          startedAt: performance.now(),
         });
       }
       monitor = this.#watch(session.id, connection);
       const end = await lost;
       this.emit('kit-disconnected', { id: session.id, reason: end.reason, message: end.message });
-      return { message: end.message, streamed };
+      return { message: end.message, streamed, serverEnded: end.reason === 'server-ended' };
     } finally {
       clearInterval(monitor);
       attempt.abort();
@@ -715,6 +756,8 @@ export class KitStreamPlayer extends LiveElement {
   #terminate(client: KitSessionClient, id: string, keepalive: boolean): void {
     client.terminate(id, { keepalive }).catch((error: unknown) => {
       const failure = error instanceof KitStreamError ? error : new KitStreamError('network', String(error));
+      // Already gone is what terminating asks for.
+      if (failure.code === 'not-found') return;
       this.emit('kit-error', {
         code: failure.code,
         status: failure.status,

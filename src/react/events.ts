@@ -18,6 +18,7 @@ export const kitStreamPlayerEvents = {
   onKitConnected: eventName('kit-connected'),
   onKitDisconnected: eventName('kit-disconnected'),
   onKitMessage: eventName('kit-message'),
+  onKitTimerWarning: eventName('kit-timer-warning'),
   onKitStats: eventName('kit-stats'),
   onKitStall: eventName('kit-stall'),
   onKitRecovered: eventName('kit-recovered'),

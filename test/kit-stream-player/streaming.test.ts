@@ -82,8 +82,9 @@ function trackTimers() {
 async function streamingPlayer(
   attributes: Record<string, string> = {},
   setup?: (element: KitStreamPlayer) => void,
+  media: Record<string, unknown> = {},
 ): Promise<{ element: KitStreamPlayer; sim: KitSimulatorHandle; ready: KitSessionReadyDetail }> {
-  const sim = await KitSimulatorHandle.start({ readyAfterMs: 0, media: true });
+  const sim = await KitSimulatorHandle.start({ readyAfterMs: 0, media });
   simulator = sim;
   const element = document.createElement('kit-stream-player');
   element.style.width = '640px';
@@ -198,67 +199,261 @@ describe('<kit-stream-player> streaming', function () {
     expect(video.videoWidth).to.equal(0);
   });
 
-  it('exchanges app messages over the data channel', async () => {
-    const { element } = await streamingPlayer({ 'usd-stage-uri': 'omniverse://demo/warehouse.usd' });
+  it('receives H264, as Kit sends it', async () => {
+    const { element } = await streamingPlayer();
+    await oneEvent(element, 'kit-connected');
+    const peer = opened.peers.at(-1)!;
+    let codec = '';
+    await waitUntil(
+      async () => {
+        const report = await peer.getStats();
+        report.forEach((entry: Record<string, unknown>) => {
+          if (entry.type === 'inbound-rtp' && entry.kind === 'video' && Number(entry.framesDecoded) > 0) {
+            const codecEntry = report.get(String(entry.codecId)) as { mimeType?: string } | undefined;
+            codec = codecEntry?.mimeType ?? '';
+          }
+        });
+        return codec !== '';
+      },
+      'no decoded video',
+      { timeout: 5000 },
+    );
+    expect(codec).to.equal('video/H264');
+  });
+
+  it('exchanges app messages on control_channel in the wire form Kit reads', async () => {
+    const { element, sim, ready } = await streamingPlayer({ 'usd-stage-uri': 'omniverse://demo/warehouse.usd' });
     await oneEvent(element, 'kit-connected');
     const loading = message(element, 'loadingStateResponse');
     element.sendMessage('loadingStateQuery', {});
-    expect((await loading).payload).to.be.an('object');
+    expect((await loading).payload).to.deep.include({ loading_state: 'idle', url: 'omniverse://demo/warehouse.usd' });
+    const children = message(element, 'getChildrenResponse');
+    element.sendMessage('getChildrenRequest', { prim_path: '/World', filters: ['USDGeom'] });
+    expect((await children).payload).to.have.property('prim_path', '/World');
     const opened = message(element, 'openedStageResult');
-    element.sendMessage('openStageRequest', {});
-    expect((await opened).payload).to.deep.include({ url: 'omniverse://demo/warehouse.usd' });
+    element.sendMessage('openStageRequest', { url: 'omniverse://demo/office.usd' });
+    expect((await opened).payload).to.deep.include({ url: 'omniverse://demo/office.usd', result: 'success' });
+
+    const control = await sim.inspect<{ direction: string; text: string }[]>(ready.id, 'control');
+    const query = control.find((entry) => entry.direction === 'in' && entry.text.includes('loadingStateQuery'))!;
+    expect(query.text).to.equal(
+      JSON.stringify({
+        customMessage: JSON.stringify({
+          messageType: 'json',
+          messageRecipient: 'kit',
+          data: JSON.stringify({ event_type: 'loadingStateQuery', payload: {} }),
+        }),
+      }),
+    );
+    expect(await sim.inspect(ready.id, 'violations')).to.deep.equal([]);
   });
 
-  it('forwards pointer and keyboard input in stream coordinates under letterboxing', async () => {
-    const { element, sim, ready } = await streamingPlayer();
+  for (const version of [2, 3] as const) {
+    it(`sends a click and the key "a" as Kit's binary input, letterboxed, protocol version ${version}`, async () => {
+      const { element, sim, ready } = await streamingPlayer({}, undefined, { inputVersion: version });
+      await oneEvent(element, 'kit-connected');
+      await waitUntil(() => shadowVideo(element).videoWidth > 0, 'no video size', { timeout: 5000 });
+      const area = videoArea(element);
+      const box = area.getBoundingClientRect();
+      // A 320x240 picture contained in 640x240: bars of 160 px left and right, scale 1.
+      expect([box.width, box.height]).to.deep.equal([640, 240]);
+      const selection = message(element, 'stageSelectionChanged');
+      const pointer = (type: string, x: number, y: number) =>
+        area.dispatchEvent(
+          new PointerEvent(type, {
+            clientX: box.left + x,
+            clientY: box.top + y,
+            bubbles: true,
+            composed: true,
+            pointerId: 1,
+            isPrimary: true,
+            button: 0,
+            buttons: type === 'pointerup' ? 0 : 1,
+          }),
+        );
+      pointer('pointerdown', 20, 100); // on the left bar: not forwarded
+      pointer('pointerup', 20, 100);
+      pointer('pointerdown', 160 + 100, 150);
+      pointer('pointerup', 160 + 100, 150);
+      area.focus();
+      expect(element.shadowRoot!.activeElement).to.equal(area);
+      const key = (type: string, init: KeyboardEventInit) =>
+        area.dispatchEvent(new KeyboardEvent(type, { bubbles: true, composed: true, ...init }));
+      key('keydown', { key: 'a', code: 'KeyA' });
+      key('keyup', { key: 'a', code: 'KeyA' });
+      key('keydown', { key: 'Tab', code: 'Tab' });
+
+      type Input = { kind: string; framed: boolean; sentAtUs?: number } & Record<string, unknown>;
+      let input: Input[] = [];
+      await waitUntil(
+        async () => {
+          input = await sim.inspect<Input[]>(ready.id, 'input');
+          return input.filter((event) => event.kind === 'key').length >= 2;
+        },
+        'the app did not receive the key',
+        { timeout: 5000 },
+      );
+      const kinds = input.filter((event) => event.kind !== 'move' || event.x === 100).map((event) => event.kind);
+      expect(kinds).to.deep.equal(['move', 'button', 'button', 'lock-keys', 'key', 'key']);
+      expect(input.find((event) => event.kind === 'move' && event.x === 100)).to.include({ y: 150, refWidth: 320, refHeight: 240 });
+      const buttons = input.filter((event) => event.kind === 'button');
+      expect(buttons.map(({ down, button }) => ({ down, button }))).to.deep.equal([
+        { down: true, button: 1 },
+        { down: false, button: 1 },
+      ]);
+      expect(input.find((event) => event.kind === 'lock-keys')).to.include({ flags: 0x10 });
+      const keys = input.filter((event) => event.kind === 'key');
+      expect(keys.map(({ down, vk, modifiers }) => ({ down, vk, modifiers }))).to.deep.equal([
+        { down: true, vk: 0x41, modifiers: 0 },
+        { down: false, vk: 0x41, modifiers: 0 },
+      ]);
+      for (const event of input.filter((item) => item.kind !== 'lock-keys')) {
+        expect(event.framed, `${event.kind} framing`).to.equal(version === 3);
+        if (version === 3) expect(event.sentAtUs).to.be.a('number');
+      }
+      expect(await sim.inspect(ready.id, 'violations')).to.deep.equal([]);
+      // The click landed on the app's left prim: its selection came back.
+      expect((await selection).payload).to.deep.equal({ prims: ['/World/Cube'] });
+    });
+  }
+
+  it("shows the app's cursor over the video", async () => {
+    const { element } = await streamingPlayer();
     await oneEvent(element, 'kit-connected');
     await waitUntil(() => shadowVideo(element).videoWidth > 0, 'no video size', { timeout: 5000 });
     const area = videoArea(element);
     const box = area.getBoundingClientRect();
-    // A 320x240 picture contained in 640x240: bars of 160 px left and right, scale 1.
-    expect(box.width).to.equal(640);
-    expect(box.height).to.equal(240);
-    const pointer = (type: string, x: number, y: number) =>
+    const move = (y: number) =>
       area.dispatchEvent(
-        new PointerEvent(type, {
-          clientX: box.left + x,
-          clientY: box.top + y,
-          bubbles: true,
-          composed: true,
-          pointerId: 1,
-          button: 0,
-          buttons: 1,
-        }),
+        new PointerEvent('pointermove', { clientX: box.left + 320, clientY: box.top + y, bubbles: true, composed: true, isPrimary: true }),
       );
+    move(10); // the app's text region: the top fifth of the picture
+    await waitUntil(() => area.style.cursor === 'text', `cursor is "${area.style.cursor}", not text`, { timeout: 3000 });
+    move(200);
+    await waitUntil(() => area.style.cursor === 'default', `cursor is "${area.style.cursor}", not default`, { timeout: 3000 });
+  });
 
-    pointer('pointerdown', 20, 100); // on the left bar: not forwarded
-    pointer('pointerdown', 160 + 100, 50);
-    pointer('pointerup', 160 + 319, 239);
-    for (let x = 0; x < 10; x++) pointer('pointermove', 160 + 10 + x, 20);
-    area.focus();
-    expect(element.shadowRoot!.activeElement).to.equal(area);
-    area.dispatchEvent(new KeyboardEvent('keydown', { key: 'w', code: 'KeyW', bubbles: true, composed: true }));
-    area.dispatchEvent(new KeyboardEvent('keydown', { key: 'Tab', code: 'Tab', bubbles: true, composed: true }));
+  it('re-opens dropped signaling with &reconnect=1 while the picture goes on', async () => {
+    const { element, sim, ready } = await streamingPlayer();
+    await oneEvent(element, 'kit-connected');
+    const disconnects: Event[] = [];
+    element.addEventListener('kit-disconnected', (event) => disconnects.push(event));
+    const before = await nextStats(element);
+    await sim.sessionFault(ready.id, 'drop-signaling');
+    type SignIn = { last: { url: string; reconnect: boolean } | null; reconnects: number };
+    await waitUntil(async () => (await sim.inspect<SignIn>(ready.id, 'sign-in')).reconnects > 0, 'signaling was not re-opened', {
+      timeout: 5000,
+    });
+    const signIn = await sim.inspect<SignIn>(ready.id, 'sign-in');
+    expect(signIn.last!.url).to.contain('&reconnect=1');
+    const after = await nextStats(element);
+    expect(after.framesDecoded).to.be.greaterThan(before.framesDecoded);
+    // Messages still reach the app through the same peer connection.
+    const loading = message(element, 'loadingStateResponse');
+    element.sendMessage('loadingStateQuery', {});
+    await loading;
+    expect(element.state).to.equal('streaming');
+    expect(disconnects).to.have.length(0);
+    expect(await sim.inspect(ready.id, 'violations')).to.deep.equal([]);
+  });
 
-    type Received = { event_type: string; payload: Record<string, unknown> };
-    let inputs: Received[] = [];
-    await waitUntil(
-      async () => {
-        const all = (await sim.sessionMessages(ready.id)) as Received[];
-        inputs = all.filter((entry) => ['pointerDown', 'pointerUp', 'pointerMove', 'keyDown'].includes(entry.event_type));
-        return inputs.some((entry) => entry.event_type === 'keyDown') && inputs.some((entry) => entry.event_type === 'pointerMove');
-      },
-      'the app did not receive the input',
-      { timeout: 5000 },
-    );
-    const downs = inputs.filter((entry) => entry.event_type === 'pointerDown');
-    expect(downs).to.have.length(1);
-    expect(downs[0].payload).to.include({ x: 100, y: 50, button: 0 });
-    expect(inputs.find((entry) => entry.event_type === 'pointerUp')!.payload).to.include({ x: 319, y: 239 });
-    const moves = inputs.filter((entry) => entry.event_type === 'pointerMove');
-    expect(moves.length).to.be.within(1, 3);
-    expect(moves.at(-1)!.payload).to.include({ x: 19, y: 20 });
-    expect(inputs.filter((entry) => entry.event_type === 'keyDown').map((entry) => entry.payload.key)).to.deep.equal(['w']);
+  for (const fault of ['peer-removed', 'end-stream', 'bye'] as const) {
+    it(`ends the stream as ended by the server on ${fault}, without reconnecting`, async () => {
+      const { element, sim, ready } = await streamingPlayer();
+      await oneEvent(element, 'kit-connected');
+      const errors: Event[] = [];
+      element.addEventListener('kit-error', (event) => errors.push(event));
+      const ended = oneEvent(element, 'kit-session-ended');
+      await sim.sessionFault(ready.id, fault);
+      expect((await ended).detail).to.include({ id: ready.id, reason: 'server-ended' });
+      expect(element.state).to.equal('ended');
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect((await sim.inspect<{ reconnects: number }>(ready.id, 'sign-in').catch(() => ({ reconnects: 0 }))).reconnects).to.equal(0);
+      expect(errors).to.have.length(0);
+    });
+  }
+
+  it('reports the app timer warning as kit-timer-warning', async () => {
+    const { element, sim, ready } = await streamingPlayer();
+    await oneEvent(element, 'kit-connected');
+    const warning = oneEvent(element, 'kit-timer-warning');
+    await sim.sessionFault(ready.id, 'timer-warning');
+    expect((await warning).detail).to.deep.equal({ code: 4, secondsLeft: 30 });
+  });
+
+  it('answers an offer that carries nvstSdp with its own', async () => {
+    const { element, sim, ready } = await streamingPlayer({ 'max-bitrate': '8000' }, undefined, { nvstSdp: true });
+    await oneEvent(element, 'kit-connected');
+    const answer = await sim.inspect<{ sdp: string; nvstSdp?: string }>(ready.id, 'answer');
+    expect(answer.nvstSdp).to.match(/a=general\.icePassword:\S+/);
+    expect(answer.nvstSdp).to.match(/a=general\.dtlsFingerprint:[0-9A-F:]+/);
+    expect(answer.sdp).to.contain('b=AS:8000');
+    expect(await sim.inspect(ready.id, 'violations')).to.deep.equal([]);
+  });
+
+  it('sends accessToken only in the signaling subprotocol', async () => {
+    const token = 'tok-7f3a9c1e5b';
+    const logged: string[] = [];
+    const originals = { log: console.log, debug: console.debug, info: console.info, warn: console.warn, error: console.error };
+    for (const name of Object.keys(originals) as (keyof typeof originals)[])
+      console[name] = (...args: unknown[]) => {
+        logged.push(args.map(String).join(' '));
+        originals[name](...args);
+      };
+    const events: unknown[] = [];
+    try {
+      const { element, sim, ready } = await streamingPlayer(
+        {},
+        (player) => {
+          player.accessToken = token;
+          for (const name of ['kit-session-pending', 'kit-session-ready', 'kit-connected', 'kit-message', 'kit-stats', 'kit-disconnected'])
+            player.addEventListener(name, (event) => events.push((event as CustomEvent).detail));
+        },
+        { accessToken: token },
+      );
+      await oneEvent(element, 'kit-connected');
+      await nextStats(element);
+      const signIn = await sim.inspect<{ last: { protocol: string } }>(ready.id, 'sign-in');
+      expect(signIn.last.protocol).to.equal(`x-nv-sessionid.${ready.id}-Authorization.Bearer-<redacted>`);
+      expect(opened.sockets.at(-1)!.protocol).to.contain(token);
+      expect(element.outerHTML + element.shadowRoot!.innerHTML).not.to.contain(token);
+      expect([...element.attributes].map((attribute) => attribute.value).join(' ')).not.to.contain(token);
+      expect(JSON.stringify(events)).not.to.contain(token);
+      expect(logged.join('\n')).not.to.contain(token);
+    } finally {
+      Object.assign(console, originals);
+    }
+  });
+
+  it('fails clearly when the gateway refuses the access token', async () => {
+    const { element } = await streamingPlayer({ 'max-reconnects': '0' }, (player) => (player.accessToken = 'wrong'), {
+      accessToken: 'right',
+    });
+    const error = await oneEvent(element, 'kit-error');
+    expect(error.detail.code).to.equal('connection');
+    expect(error.detail.message).to.contain('Signaling closed');
+  });
+
+  it('logs the signaling and control exchange with debug, secrets redacted', async () => {
+    const token = 'tok-debug-4242';
+    const logged: string[] = [];
+    const original = console.debug;
+    console.debug = (...args: unknown[]) => logged.push(args.map(String).join(' '));
+    try {
+      const { element } = await streamingPlayer({ debug: '' }, (player) => (player.accessToken = token), { accessToken: token });
+      await oneEvent(element, 'kit-connected');
+      const loading = message(element, 'loadingStateResponse');
+      element.sendMessage('loadingStateQuery', {});
+      await loading;
+    } finally {
+      console.debug = original;
+    }
+    const text = logged.join('\n');
+    expect(text).to.contain('"peer_info"');
+    expect(text).to.contain('"type\\":\\"answer\\"');
+    expect(text).to.contain('loadingStateResponse');
+    expect(text).to.match(/ice-pwd:<redacted>/);
+    expect(text).not.to.contain(token);
   });
 
   it('draws the stats overlay with show-stats', async () => {
@@ -283,13 +478,15 @@ describe('<kit-stream-player> streaming', function () {
     expect(button(element, 'Fullscreen')).to.exist;
   });
 
-  it('reconnects after the signaling connection drops, and video resumes', async () => {
-    const { element, sim, ready } = await streamingPlayer();
+  it('reconnects when the media connection is lost, and video resumes', async () => {
+    const { element, sim, ready } = await streamingPlayer({}, (element) => {
+      element.connector = new KitSignalingConnector({ connectTimeoutMs: 3000, disconnectedTimeoutMs: 1000 });
+    });
     await oneEvent(element, 'kit-connected');
     const disconnected = oneEvent(element, 'kit-disconnected');
-    await sim.sessionFault(ready.id, 'drop-signaling');
-    expect((await disconnected).detail.reason).to.equal('signaling-closed');
-    await waitUntil(() => element.state === 'reconnecting', 'never reconnecting', { timeout: 3000, interval: 5 });
+    await sim.sessionFault(ready.id, 'refuse-ice');
+    expect((await disconnected).detail.reason).to.equal('ice-failed');
+    await sim.sessionFault(ready.id, 'resume-ice');
     await oneEvent(element, 'kit-connected');
     expect(element.state).to.equal('streaming');
     const first = await nextStats(element);
@@ -300,13 +497,18 @@ describe('<kit-stream-player> streaming', function () {
   });
 
   it('keeps reconnecting when the status check fails too', async () => {
-    const { element, sim, ready } = await streamingPlayer();
+    const { element, sim, ready } = await streamingPlayer({}, (element) => {
+      element.connector = new KitSignalingConnector({ connectTimeoutMs: 3000, disconnectedTimeoutMs: 1000 });
+    });
     await oneEvent(element, 'kit-connected');
     const errors: Event[] = [];
     element.addEventListener('kit-error', (event) => errors.push(event));
-    // The network that dropped signaling also drops the first status check.
+    // The network that dropped the media also drops the first status checks.
     await sim.fault({ method: 'GET', path: `^/stream/${ready.id}$`, drop: true, times: 2 });
-    await sim.sessionFault(ready.id, 'drop-signaling');
+    const disconnected = oneEvent(element, 'kit-disconnected');
+    await sim.sessionFault(ready.id, 'refuse-ice');
+    await disconnected;
+    await sim.sessionFault(ready.id, 'resume-ice');
     await oneEvent(element, 'kit-connected');
     expect(element.state).to.equal('streaming');
     expect(errors).to.have.length(0);
@@ -326,11 +528,10 @@ describe('<kit-stream-player> streaming', function () {
 
   it('gives up with an error and Retry when reconnects are exhausted', async () => {
     const { element, sim, ready } = await streamingPlayer({ 'max-reconnects': '1' }, (element) => {
-      element.connector = new KitSignalingConnector({ connectTimeoutMs: 1500 });
+      element.connector = new KitSignalingConnector({ connectTimeoutMs: 1500, disconnectedTimeoutMs: 1000 });
     });
     await oneEvent(element, 'kit-connected');
     await sim.sessionFault(ready.id, 'refuse-ice');
-    await sim.sessionFault(ready.id, 'drop-signaling');
     const error = await oneEvent(element, 'kit-error');
     expect(error.detail.code).to.equal('connection');
     expect(error.detail.message).to.contain('1 reconnect attempts failed');
@@ -339,12 +540,29 @@ describe('<kit-stream-player> streaming', function () {
     expect(button(element, 'Retry')).to.exist;
   });
 
-  it('ends with an error when the session is gone on the server', async () => {
+  it('ends as ended by the server when the session is terminated elsewhere', async () => {
     const { element, sim, ready } = await streamingPlayer();
     await oneEvent(element, 'kit-connected');
+    const errors: Event[] = [];
+    element.addEventListener('kit-error', (event) => errors.push(event));
+    const ended = oneEvent(element, 'kit-session-ended');
     await fetch(`${sim.url}/stream/${ready.id}`, { method: 'DELETE' });
+    expect((await ended).detail).to.include({ id: ready.id, reason: 'server-ended' });
+    expect(element.state).to.equal('ended');
+    expect(errors).to.have.length(0);
+  });
+
+  it('ends with an error when the session is gone on the server after the media was lost', async () => {
+    const { element, sim, ready } = await streamingPlayer({}, (element) => {
+      element.connector = new KitSignalingConnector({ connectTimeoutMs: 3000, disconnectedTimeoutMs: 1000 });
+    });
+    await oneEvent(element, 'kit-connected');
+    // The status check after the loss finds no session.
+    await sim.fault({ method: 'GET', path: `^/stream/${ready.id}$`, status: 404, body: JSON.stringify({ detail: 'Session not found' }) });
+    await sim.sessionFault(ready.id, 'refuse-ice');
     const error = await oneEvent(element, 'kit-error');
     expect(error.detail.code).to.equal('not-found');
+    expect(error.detail.message).to.equal('Session not found');
     expect(element.state).to.equal('error');
   });
 
