@@ -1,33 +1,38 @@
 /**
- * The simulated Kit server's media side, end to end on loopback: Kit's signaling
- * envelope through the signaling route, a werift client answering the offer,
- * VP8 RTP through the media route, the app-message data channel, the
- * load-balancer restriction, faults and cleanup.
+ * The simulated Kit session's media, end to end on loopback, driven by a client
+ * written from KIT-PROTOCOL.md (not from the player's code): a `ws` signaling
+ * socket with Kit's subprotocol, peer_info, ackids and cumulative acks, a werift
+ * peer connection that creates `input_channel_v1` and `cursor_channel`, takes
+ * `control_channel` from the server, receives H264 through the media route, and
+ * speaks the binary input protocol and the app-message wire forms.
  *
  * Run: node --import tsx --test test/simulators/kit/media.node.test.ts
  */
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { after, describe, it } from 'node:test';
-import { RTCPeerConnection } from 'werift';
+import { after, before, describe, it } from 'node:test';
+import { RTCPeerConnection, RTCRtpCodecParameters } from 'werift';
 import type { RTCDataChannel } from 'werift';
 import { WebSocket } from 'ws';
-import { DEFAULT_TEST_PATTERN_PATH, createKitMediaFactory, rewriteOfferCandidates } from '../../../demo/simulators/kit/media/index.js';
-import type { KitMediaSessionHandle } from '../../../demo/simulators/kit/media/index.js';
-import { Vp8RtpPacketizer, parseIvf, readIvfFile } from '../../../demo/simulators/kit/media/ivf.js';
-import { signInProblem } from '../../../demo/simulators/kit/media/signaling-server.js';
+import { createKitMediaFactory, rewriteOfferCandidates } from '../../../demo/simulators/kit/media/index.js';
+import type { KitMediaFactoryOptions, KitMediaSessionHandle } from '../../../demo/simulators/kit/media/index.js';
 
 const STAGE_URI = 'omniverse://simulated/stage.usd';
-const factory = createKitMediaFactory({ heartbeatMs: 300 });
+const ROUTE_IP = '127.0.0.1';
 const openSessions = new Set<KitMediaSessionHandle>();
 const openClients = new Set<KitTestClient>();
 
-async function startSession(id: string): Promise<KitMediaSessionHandle> {
-  const media = await factory({
+after(async () => {
+  await Promise.all([...openClients].map((client) => client.close()));
+  await Promise.all([...openSessions].map((media) => media.close()));
+});
+
+async function startSession(id: string, options: KitMediaFactoryOptions = {}): Promise<KitMediaSessionHandle> {
+  const media = await createKitMediaFactory({ heartbeatMs: 300, ...options })({
     id,
     usdStageUri: STAGE_URI,
-    routeIp: '127.0.0.1',
+    routeIp: ROUTE_IP,
     appId: 'usd-viewer',
     profile: 'default',
     version: '1',
@@ -36,18 +41,11 @@ async function startSession(id: string): Promise<KitMediaSessionHandle> {
   return media;
 }
 
-after(async () => {
-  await Promise.all([...openClients].map((client) => client.close()));
-  await Promise.all([...openSessions].map((media) => media.close()));
-});
-
-/** Resolves when `condition` holds, polling; rejects after `timeoutMs`. */
+/** Resolves when `condition` holds, polling; rejects after `timeoutMs` (never more than 10 s). */
 async function waitFor(what: string | (() => string), condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + Math.min(timeoutMs, 10_000);
   while (!condition()) {
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
-    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
     await delay(20);
   }
 }
@@ -56,74 +54,158 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-type Envelope = Record<string, unknown>;
-interface AppMessage {
-  event_type: string;
-  payload: Record<string, unknown>;
+async function withTimeout<T>(what: string, promise: Promise<T>, timeoutMs = 5000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
-/** A client doing what a browser connector does, with werift as its WebRTC stack. */
-class KitTestClient {
-  readonly envelopes: Envelope[] = [];
-  readonly appMessages: AppMessage[] = [];
-  rtpPackets = 0;
-  firstRtpAt: number | undefined;
-  closeCode: number | undefined;
-  closeReason = '';
-  closed = false;
-  readonly openedAt: number;
-  pc: RTCPeerConnection | undefined;
-  channel: RTCDataChannel | undefined;
+/** Bytes from a hex listing such as `05 00 00 00`. */
+function hex(listing: string): Buffer {
+  return Buffer.from(listing.replace(/\s+/g, ''), 'hex');
+}
 
-  private constructor(readonly ws: WebSocket) {
-    this.openedAt = performance.now();
-    ws.on('message', (data) => {
-      const envelope = JSON.parse(data.toString()) as Envelope;
-      this.envelopes.push(envelope);
-      if (typeof envelope['ackid'] === 'number') ws.send(JSON.stringify({ ack: envelope['ackid'] }));
-    });
-    ws.on('close', (code, reason) => {
-      this.closed = true;
-      this.closeCode = code;
-      this.closeReason = reason.toString();
-    });
-    ws.on('error', () => {});
+/** §5.3, version > 2: `0x23 <u64 BE send time µs> 0x22 <event>`. */
+function framed(sendTimeUs: number, event: Buffer): Buffer {
+  const head = Buffer.alloc(10);
+  head[0] = 0x23;
+  head.writeBigUInt64BE(BigInt(sendTimeUs), 1);
+  head[9] = 0x22;
+  return Buffer.concat([head, event]);
+}
+
+// §5.4: a 1920x1080 picture shown at 1:1, TS 1 234 567 µs. The stream here is 320x240, so the app scales by 1/6 and 2/9.
+/** Absolute move to (100, 50), reference 1920x1080: stream (16.7, 11.1), inside the text region (top 20 %). */
+const MOVE_TEXT_REGION = hex('05 00 00 00  00 64  00 32  00 00  07 80  04 38  00 00 00 00  00 00 00 00 00 12 D6 87');
+/** The same move to (480, 540): stream (80, 120), the cube's half of the picture. */
+const MOVE_CUBE = hex('05 00 00 00  01 E0  02 1C  00 00  07 80  04 38  00 00 00 00  00 00 00 00 00 12 D6 87');
+const LEFT_DOWN = hex('08 00 00 00  01  00  00 00 00 00  00 00 00 00 00 12 D6 87');
+const LEFT_UP = hex('09 00 00 00  01  00  00 00 00 00  00 00 00 00 00 12 D6 87');
+/** The document's version 3 form of the button down, as a check of {@link framed}. */
+const LEFT_DOWN_V3 = hex('23 00 00 00 00 00 12 D6 90 22 08 00 00 00 01 00 00 00 00 00 00 00 00 00 00 12 D6 87');
+/** The §4.1 wire example, exactly: three levels, two of them JSON strings. */
+const LOADING_STATE_QUERY_FRAME = String.raw`{"customMessage":"{\"messageType\":\"json\",\"messageRecipient\":\"kit\",\"data\":\"{\\\"event_type\\\":\\\"loadingStateQuery\\\",\\\"payload\\\":{}}\"}"}`;
+
+type Frame = Record<string, unknown>;
+interface OfferMessage {
+  type: 'offer';
+  sdp: string;
+  nvstSdp?: string;
+}
+interface MediaRoute {
+  address: string;
+  port: number;
+}
+
+/** A client doing what NVIDIA's browser library does (§1-§6), with werift as its WebRTC stack. */
+class KitTestClient {
+  /** §1.1: a random integer below 10^9, right-padded with 0 to 10 digits. */
+  readonly peerName = `peer-${String(Math.floor(Math.random() * 1e9)).padEnd(10, '0')}`;
+  /** Every frame received on any of this client's sockets, in order. */
+  readonly frames: Frame[] = [];
+  readonly offers: OfferMessage[] = [];
+  /** Close code of each socket, in order. */
+  readonly closeCodes: number[] = [];
+  ownId = 0;
+  serverId = -1;
+  ws!: WebSocket;
+  pc: RTCPeerConnection | undefined;
+  input: RTCDataChannel | undefined;
+  control: RTCDataChannel | undefined;
+  readonly inputReceived: Buffer[] = [];
+  readonly cursorReceived: Buffer[] = [];
+  readonly controlReceived: string[] = [];
+  readonly payloadTypes = new Set<number>();
+  readonly streamIds: string[] = [];
+  rtpPackets = 0;
+  /** One counter for every envelope, starting at 1 (§1.4). */
+  private nextAckId = 1;
+  private maxReceivedAckId = 0;
+  /** Sent envelopes the server has not acknowledged yet, by ackid; re-sent on every socket open. */
+  readonly retained = new Map<number, string>();
+  private answered = false;
+  private readonly pendingCandidates: unknown[] = [];
+
+  private constructor(
+    readonly port: number,
+    readonly protocol: string,
+  ) {
+    openClients.add(this);
   }
 
-  static async connect(port: number, path = '/sign_in?peer_id=peer-0123456789&version=2'): Promise<KitTestClient> {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`);
-    const client = new KitTestClient(ws);
-    openClients.add(client);
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-      ws.once('close', () => resolve());
-    });
+  static async signIn(port: number, protocol: string): Promise<KitTestClient> {
+    const client = new KitTestClient(port, protocol);
+    await client.open();
     return client;
   }
 
-  get serverId(): number | undefined {
-    const infos = this.envelopes.filter((envelope) => envelope['peer_info'] !== undefined);
-    return (infos[1]?.['peer_info'] as { id?: number } | undefined)?.id;
+  /** Opens a socket; `reconnect` adds `&reconnect=1` and keeps the peer name, ids and counters (§1.6). */
+  async open(reconnect = false): Promise<void> {
+    const query = `peer_id=${this.peerName}&version=2${reconnect ? '&reconnect=1' : ''}`;
+    const ws = new WebSocket(`ws://127.0.0.1:${this.port}/sign_in?${query}`, [this.protocol]);
+    this.ws = ws;
+    // Frames can arrive in the same tick as 'open'.
+    ws.on('message', (data) => this.receive(JSON.parse(rawText(data)) as Frame));
+    ws.on('close', (code) => this.closeCodes.push(code));
+    ws.on('error', () => {});
+    await withTimeout(
+      'the signaling socket to open',
+      new Promise<void>((resolve, reject) => {
+        ws.once('open', () => resolve());
+        ws.once('unexpected-response', (_request, response) => reject(new Error(`sign-in refused with HTTP ${response.statusCode}`)));
+        ws.once('error', reject);
+      }),
+    );
+    assert.equal(ws.protocol, this.protocol, 'the server echoes the subprotocol');
+    for (const text of this.retained.values()) ws.send(text);
   }
 
-  offers(): string[] {
-    return this.envelopes
-      .map((envelope) => envelope['peer_msg'] as { msg?: string } | undefined)
-      .filter((peerMessage) => typeof peerMessage?.msg === 'string')
-      .map((peerMessage) => JSON.parse(peerMessage!.msg!) as { type: string; sdp: string })
-      .filter((msg) => msg.type === 'offer')
-      .map((msg) => msg.sdp);
+  /** §1.3: hb ignored, ack drops retained envelopes, ackid-bearing messages deduplicated and acknowledged cumulatively. */
+  private receive(frame: Frame): void {
+    this.frames.push(frame);
+    if (frame['hb']) return;
+    if (typeof frame['ack'] === 'number') {
+      for (const ackid of this.retained.keys()) if (ackid <= frame['ack']) this.retained.delete(ackid);
+      return;
+    }
+    const ackid = frame['ackid'];
+    if (typeof ackid === 'number') {
+      const fresh = ackid > this.maxReceivedAckId;
+      if (fresh) this.maxReceivedAckId = ackid;
+      this.ws.send(JSON.stringify({ ack: this.maxReceivedAckId }));
+      if (!fresh) return;
+    }
+    const info = frame['peer_info'] as { id: number; name: string } | undefined;
+    if (info && (info.name === this.peerName || this.ownId === 0)) this.ownId = info.id;
+    const peerMsg = frame['peer_msg'] as { from: number; msg: string } | undefined;
+    if (peerMsg && peerMsg.msg !== 'BYE') {
+      const msg = JSON.parse(peerMsg.msg) as Frame;
+      if (msg['type'] === 'offer') {
+        this.serverId = peerMsg.from;
+        this.offers.push(msg as unknown as OfferMessage);
+      }
+    }
   }
 
-  sendToServer(msg: unknown): void {
-    this.ws.send(JSON.stringify({ peer_msg: { to: this.serverId, msg: JSON.stringify(msg) } }));
+  /** Sends `msg` in the §1.4 envelope and retains it until acknowledged; returns its ackid. */
+  send(msg: unknown): number {
+    const ackid = this.nextAckId++;
+    const text = JSON.stringify({ peer_msg: { from: this.ownId, to: this.serverId, msg: JSON.stringify(msg) }, ackid });
+    this.retained.set(ackid, text);
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(text);
+    return ackid;
   }
 
-  /** Answers the latest offer; `route` given = rewrite its candidates, as a client must. */
-  async answer(route: { address: string; port: number } | undefined): Promise<void> {
-    await waitFor('the offer', () => this.offers().length > 0, 3000);
-    const offerSdp = this.offers().at(-1)!;
+  /** Sets the peer connection up for the latest offer, as §2-§3 describe, and returns the answer message (not sent). */
+  async prepareAnswer(route: MediaRoute | undefined): Promise<Frame> {
+    await waitFor('the offer', () => this.offers.length > 0);
+    const offer = this.offers.at(-1)!;
     const pc = new RTCPeerConnection({
       iceServers: [],
       bundlePolicy: 'max-bundle',
@@ -131,33 +213,78 @@ class KitTestClient {
       iceUseIpv6: false,
       iceAdditionalHostAddresses: ['127.0.0.1'],
       iceInterfaceAddresses: { udp4: '127.0.0.1' },
+      codecs: {
+        video: [
+          new RTCRtpCodecParameters({
+            mimeType: 'video/H264',
+            clockRate: 90_000,
+            parameters: 'profile-level-id=42e01f;packetization-mode=1',
+          }),
+        ],
+      },
     });
     this.pc = pc;
-    pc.onTrack.subscribe((track) => {
-      track.onReceiveRtp.subscribe(() => {
+    pc.ontrack = (event) => {
+      this.streamIds.push(...event.streams.map((stream) => stream.id));
+      event.track.onReceiveRtp.subscribe((packet) => {
         this.rtpPackets++;
-        this.firstRtpAt ??= performance.now();
+        this.payloadTypes.add(packet.header.payloadType);
       });
-    });
+    };
     pc.onDataChannel.subscribe((channel) => {
-      this.channel = channel;
-      channel.onMessage.subscribe((data) => {
-        const envelope = JSON.parse(data.toString()) as { data: string };
-        this.appMessages.push(JSON.parse(envelope.data) as AppMessage);
-      });
+      if (channel.label !== 'control_channel') return;
+      this.control = channel;
+      channel.onMessage.subscribe((data) => this.controlReceived.push(typeof data === 'string' ? data : data.toString('utf8')));
     });
-    await pc.setRemoteDescription({ type: 'offer', sdp: route ? rewriteOfferCandidates(offerSdp, route) : offerSdp });
+    // §2.5: every non-TCP local candidate goes out as a peer_msg, in the browser's `candidate:` form, after the answer.
+    pc.onIceCandidate.subscribe((candidate) => {
+      if (!candidate || / tcp /i.test(candidate.candidate)) return;
+      const text = candidate.candidate.startsWith('candidate:') ? candidate.candidate : `candidate:${candidate.candidate}`;
+      this.pendingCandidates.push({ sdpMLineIndex: candidate.sdpMLineIndex, sdpMid: candidate.sdpMid, candidate: text });
+      if (this.answered) this.flushCandidates();
+    });
+    // §3: the client's channels exist before the offer is applied. Even stream ids, as a DTLS client (Chromium) picks.
+    const input = pc.createDataChannel('input_channel_v1', { ordered: true, id: 0 });
+    input.onMessage.subscribe((data) => this.inputReceived.push(Buffer.from(data)));
+    this.input = input;
+    const cursor = pc.createDataChannel('cursor_channel', { ordered: true, id: 2 });
+    cursor.onMessage.subscribe((data) => this.cursorReceived.push(Buffer.from(data)));
+    // §2.4: the offer's candidates name in-cluster addresses; the route is the way in.
+    await pc.setRemoteDescription({ type: 'offer', sdp: route ? rewriteOfferCandidates(offer.sdp, route) : offer.sdp });
     await pc.setLocalDescription(await pc.createAnswer());
-    this.sendToServer({ type: 'answer', sdp: pc.localDescription!.sdp });
+    return { type: 'answer', sdp: pc.localDescription!.sdp };
   }
 
-  sendApp(event_type: string, payload: unknown): void {
-    this.channel!.send(JSON.stringify({ messageType: 'json', messageRecipient: 'kit', data: JSON.stringify({ event_type, payload }) }));
+  sendAnswer(answer: Frame): number {
+    const ackid = this.send(answer);
+    this.answered = true;
+    this.flushCandidates();
+    return ackid;
   }
 
-  async appReply(eventType: string, after = 0): Promise<AppMessage> {
-    await waitFor(`app reply ${eventType}`, () => this.appMessages.slice(after).some((m) => m.event_type === eventType), 3000);
-    return this.appMessages.slice(after).find((m) => m.event_type === eventType)!;
+  async answer(route: MediaRoute | undefined): Promise<void> {
+    this.sendAnswer(await this.prepareAnswer(route));
+  }
+
+  private flushCandidates(): void {
+    for (const candidate of this.pendingCandidates.splice(0)) this.send(candidate);
+  }
+
+  sendInput(...messages: Buffer[]): void {
+    for (const message of messages) this.input!.send(message);
+  }
+
+  /** Frames received without an ackid, other than hb and ack: errors. */
+  errors(): unknown[] {
+    return this.frames.filter((frame) => 'error' in frame).map((frame) => frame['error']);
+  }
+
+  /** App messages received on control_channel (§4.2 form), with any other keys they had. */
+  appMessages(): Frame[] {
+    return this.controlReceived
+      .map((text) => JSON.parse(text) as Frame)
+      .filter((frame) => typeof frame['customMessage'] === 'string')
+      .map((frame) => JSON.parse(frame['customMessage'] as string) as Frame);
   }
 
   async close(): Promise<void> {
@@ -167,269 +294,293 @@ class KitTestClient {
   }
 }
 
-describe('IVF test pattern and VP8 packetizer', () => {
-  it('reads the committed clip: VP8, 320x240, 30 fps, key frame first', async () => {
-    const { header, frames } = await readIvfFile(DEFAULT_TEST_PATTERN_PATH);
-    assert.equal(header.fourcc, 'VP80');
-    assert.equal(header.width, 320);
-    assert.equal(header.height, 240);
-    assert.equal(header.timebaseDenominator / header.timebaseNumerator, 30);
-    assert.ok(frames.length >= 30);
-    assert.equal(frames[0]!.keyframe, true);
-    assert.ok(frames.some((frame) => !frame.keyframe));
+function rawText(data: WebSocket.RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
+  return data.toString('utf8');
+}
+
+function sessionProtocol(sessionId: string): string {
+  return `x-nv-sessionid.${sessionId}`;
+}
+
+/** A sign-in that must be refused before the upgrade; resolves with the HTTP status. */
+async function refusedSignIn(port: number, protocols: string[]): Promise<number> {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/sign_in?peer_id=peer-1234567890&version=2`, protocols);
+  ws.on('error', () => {});
+  return withTimeout(
+    'the refusal',
+    new Promise((resolve, reject) => {
+      ws.once('open', () => {
+        ws.terminate();
+        reject(new Error('sign-in was accepted'));
+      });
+      ws.once('unexpected-response', (request, response) => {
+        request.destroy();
+        resolve(response.statusCode ?? 0);
+      });
+    }),
+  );
+}
+
+/** §6: kind, id, hotspot, MIME, base64 image, optional position; undefined when the bytes do not fit the layout. */
+function readCursor(bytes: Buffer): { kind: number; id: number; mime: string; image: string; rest: number } | undefined {
+  if (bytes.length < 5) return undefined;
+  const mimeEnd = 5 + bytes[4]!;
+  if (bytes.length < mimeEnd + 2) return undefined;
+  const imageEnd = mimeEnd + 2 + bytes.readUInt16LE(mimeEnd);
+  if (bytes.length < imageEnd) return undefined;
+  return {
+    kind: bytes[0]!,
+    id: bytes[1]!,
+    mime: bytes.subarray(5, mimeEnd).toString('utf8'),
+    image: bytes.subarray(mimeEnd + 2, imageEnd).toString('utf8'),
+    rest: bytes.length - imageEnd,
+  };
+}
+
+function violations(media: KitMediaSessionHandle): string[] {
+  return media.inspect('violations') as string[];
+}
+
+function mediaSection(sdp: string, kind: string): string {
+  return new RegExp(`m=${kind} [^]*?(?=\\r\\nm=|$)`).exec(sdp)?.[0] ?? '';
+}
+
+describe('a Kit session streaming to a client that follows the protocol', () => {
+  const sessionId = '3f9a7c1e-0d2b-4c5a-9e8f-112233445566';
+  let media: KitMediaSessionHandle;
+  let client: KitTestClient;
+  let route: MediaRoute;
+
+  before(async () => {
+    media = await startSession(sessionId);
+    route = { address: ROUTE_IP, port: media.media.sourcePort };
   });
 
-  it('rejects a file that is not IVF', () => {
-    assert.throws(() => parseIvf(Buffer.from('not an ivf file at all, just text......')), /DKIF/);
-  });
+  it('signs in with the subprotocol and streams H264 through the media route', async (t) => {
+    assert.equal(await refusedSignIn(media.signaling.sourcePort, []), 400, 'no subprotocol');
+    assert.equal(await refusedSignIn(media.signaling.sourcePort, [sessionProtocol('another-session')]), 400);
+    client = await KitTestClient.signIn(media.signaling.sourcePort, sessionProtocol(sessionId));
+    const openedAt = performance.now();
 
-  it('splits a frame with descriptor, marker on the last packet, continuing sequence numbers', () => {
-    const packetizer = new Vp8RtpPacketizer({ maxPayloadSize: 101, initialSequenceNumber: 65535, ssrc: 7 });
-    const frame = Buffer.alloc(250, 1);
-    const packets = packetizer.packetize(frame, 3000);
-    assert.equal(packets.length, 3);
+    await waitFor('peer_info twice and the offer', () => client.offers.length === 1);
+    const [clientInfo, serverInfo, offerFrame] = client.frames.filter((frame) => 'ackid' in frame);
     assert.deepEqual(
-      packets.map((p) => p.header.sequenceNumber),
-      [65535, 0, 1],
-    );
-    assert.deepEqual(
-      packets.map((p) => p.header.marker),
-      [false, false, true],
-    );
-    assert.deepEqual(
-      packets.map((p) => p.payload[0]),
-      [0x10, 0x00, 0x00],
-    );
-    assert.equal(Buffer.concat(packets.map((p) => p.payload.subarray(1))).length, 250);
-    assert.ok(packets.every((p) => p.header.timestamp === 3000));
-    assert.equal(packetizer.packetize(frame, 6000)[0]!.header.sequenceNumber, 2);
-  });
-});
-
-describe('sign-in URL check', () => {
-  it('accepts the documented form and names what is wrong otherwise', () => {
-    assert.equal(signInProblem('/sign_in?peer_id=peer-0123456789&version=2'), undefined);
-    assert.equal(signInProblem('/elsewhere?peer_id=peer-0123456789')?.code, 4404);
-    assert.match(signInProblem('/sign_in?peer_id=peer-12')?.reason ?? '', /peer_id/);
-    assert.equal(signInProblem('/sign_in?peer_id=peer-0123456789&version=3')?.code, 4400);
-  });
-});
-
-describe('Kit session media', () => {
-  it('streams VP8 and app messages through the routes, and survives faults', async (t) => {
-    const media = await startSession('session-main');
-    const route = { address: '127.0.0.1', port: media.media.sourcePort };
-    const client = await KitTestClient.connect(media.signaling.sourcePort);
-
-    await waitFor('peer infos and offer', () => client.offers().length === 1, 3000);
-    const [clientInfo, serverInfo, offerEnvelope] = client.envelopes;
-    assert.deepEqual(clientInfo!['peer_info'], { id: (clientInfo!['peer_info'] as { id: number }).id, name: 'peer-0123456789' });
-    assert.equal(typeof (clientInfo!['peer_info'] as { id: unknown }).id, 'number');
-    assert.match((serverInfo!['peer_info'] as { name: string }).name, /^OneSdkServer-/);
-    assert.equal((offerEnvelope!['peer_msg'] as { from: number }).from, client.serverId);
-    assert.deepEqual(
-      client.envelopes.slice(0, 3).map((envelope) => envelope['ackid']),
+      [clientInfo, serverInfo, offerFrame].map((frame) => frame!['ackid']),
       [1, 2, 3],
     );
-    const offer = client.offers()[0]!;
-    assert.match(offer, /m=video .*\r\n/);
-    assert.match(offer, /a=rtpmap:\d+ VP8\/90000/);
-    assert.match(offer, /m=application .* webrtc-datachannel/);
-    assert.match(offer, new RegExp(`a=candidate:\\S+ 1 udp \\d+ 127\\.0\\.0\\.1 ${media.media.destinationPort} typ host`));
-    t.diagnostic(`offer after ${(performance.now() - client.openedAt).toFixed(0)} ms`);
+    assert.equal((clientInfo!['peer_info'] as { name: string }).name, client.peerName);
+    assert.equal(client.ownId, (clientInfo!['peer_info'] as { id: number }).id);
+    assert.equal(client.serverId, (serverInfo!['peer_info'] as { id: number }).id);
+    assert.equal((offerFrame!['peer_msg'] as { to: number }).to, client.ownId);
 
-    // Malformed input on the signaling socket is ignored.
-    client.ws.send('{not json');
-    client.ws.send(JSON.stringify([1, 2, 3]));
-    client.ws.send(JSON.stringify({ peer_msg: { to: client.serverId, msg: '{broken' } }));
-    // A trickled mDNS candidate (nested form) must be ignored, not stall the peer.
-    client.sendToServer({
-      type: 'candidate',
-      candidate: {
-        candidate: 'candidate:1 1 udp 2122260223 0b1c9b3e-aaaa-bbbb-cccc-0123456789ab.local 50000 typ host',
-        sdpMid: '0',
-        sdpMLineIndex: 0,
-      },
-    });
+    const offer = client.offers[0]!;
+    const video = mediaSection(offer.sdp, 'video');
+    const h264Type = Number(/a=rtpmap:(\d+) H264\/90000/.exec(video)?.[1]);
+    assert.ok(h264Type > 0, 'H264 in the offer');
+    assert.match(offer.sdp, /a=ice-lite/);
+    assert.match(offer.sdp, /a=setup:actpass/);
+    assert.match(video, /a=msid:app_media_stream /);
+    assert.match(offer.sdp, /m=application \d+ UDP\/DTLS\/SCTP webrtc-datachannel/);
+    assert.match(offer.sdp, new RegExp(`a=candidate:\\S+ 1 udp \\d+ 127\\.0\\.0\\.1 ${media.media.destinationPort} typ host`));
+    assert.equal(offer.nvstSdp, undefined, 'no nvstSdp unless configured');
 
-    await client.answer(route);
-    await waitFor('more than 30 RTP packets', () => client.rtpPackets > 30, 5000);
-    t.diagnostic(`first RTP ${(client.firstRtpAt! - client.openedAt).toFixed(0)} ms after WebSocket open`);
-    assert.equal(media.connections(), 2, 'one signaling socket and one connected peer');
+    // An envelope without from and ackid is not Kit's: recorded, not acted on, not acknowledged.
+    const refusals = violations(media);
+    assert.equal(refusals.length, 2, 'each refused sign-in is recorded');
+    assert.match(refusals[0]!, /subprotocol .* missing/);
+    const answer = await client.prepareAnswer(route);
+    client.ws.send(JSON.stringify({ peer_msg: { to: client.serverId, msg: JSON.stringify(answer) } }));
+    await waitFor('the violation', () => violations(media).length === 3);
+    assert.match(violations(media)[2]!, /envelope/);
+    assert.equal(media.inspect('answer'), null);
+    assert.equal(media.peerState(), 'new');
 
-    // Heartbeats keep coming, with ackids.
-    await waitFor('a heartbeat', () => client.envelopes.some((envelope) => typeof envelope['hb'] === 'number'), 2000);
-    assert.ok(client.envelopes.filter((e) => typeof e['hb'] === 'number').every((e) => typeof e['ackid'] === 'number'));
-
-    // App messages round trip over the data channel.
-    await waitFor('the data channel', () => client.channel?.readyState === 'open', 3000);
-    const sentAt = performance.now();
-    client.sendApp('loadingStateQuery', {});
-    const loading = await client.appReply('loadingStateResponse');
-    t.diagnostic(`data channel round trip ${(performance.now() - sentAt).toFixed(1)} ms`);
-    assert.deepEqual(loading.payload, { loading_state: 'idle', url: STAGE_URI });
-    let seen = client.appMessages.length;
-    client.sendApp('openStageRequest', { url: 'omniverse://simulated/other.usd' });
-    assert.equal((await client.appReply('openedStageResult', seen)).payload['url'], 'omniverse://simulated/other.usd');
-    assert.equal((await client.appReply('openedStageResult', seen)).payload['result'], 'success');
-    seen = client.appMessages.length;
-    client.sendApp('pointerMove', { x: 1, y: 2 });
-    client.sendApp('pointerDown', { button: 0 });
-    await waitFor(
-      'two input echoes',
-      () => client.appMessages.slice(seen).filter((m) => m.event_type === 'inputReceived').length === 2,
-      3000,
+    assert.equal(client.sendAnswer(answer), 1, 'the envelope counter starts at 1');
+    await waitFor('H264 RTP through the media route', () => client.rtpPackets > 30, 8000);
+    t.diagnostic(`30 RTP packets ${(performance.now() - openedAt).toFixed(0)} ms after sign-in`);
+    assert.deepEqual([...client.payloadTypes], [h264Type]);
+    assert.deepEqual(client.streamIds, ['app_media_stream']);
+    assert.equal((media.inspect('answer') as { sdp: string }).sdp, answer['sdp']);
+    await waitFor('every envelope acknowledged', () => client.retained.size === 0);
+    assert.ok(client.frames.some((frame) => frame['ack'] === 1));
+    const trickled = (media.inspect('envelopes') as { direction: string; message: { peer_msg?: { msg?: unknown } } }[]).filter(
+      (entry) => entry.direction === 'in' && String(entry.message.peer_msg?.msg).startsWith('{"sdpMLineIndex"'),
     );
-    const echoes = client.appMessages.slice(seen).filter((m) => m.event_type === 'inputReceived');
+    assert.ok(trickled.length > 0, 'the client trickled its candidates, and they were accepted');
+    assert.deepEqual(media.signalingServer.unacknowledged(), [], 'the client acknowledged every server message');
+    await waitFor('the three channels open', () => {
+      const channels = media.inspect('channels') as Record<string, string>;
+      return ['control_channel', 'input_channel_v1', 'cursor_channel'].every((label) => channels[label] === 'open');
+    });
+    await waitFor('control_channel at the client', () => client.control?.readyState === 'open');
+    assert.equal(media.connections(), 2, 'one signaling socket and one connected peer');
+    const signIn = media.inspect('sign-in') as { last: { peerId: string; protocol: string; reconnect: boolean }; reconnects: number };
+    assert.deepEqual(signIn, {
+      last: { ...signIn.last, peerId: client.peerName, protocol: sessionProtocol(sessionId), reconnect: false },
+      reconnects: 0,
+    });
+    assert.equal(violations(media).length, 3, 'nothing else was against the protocol');
+    await waitFor('a heartbeat without ackid', () => client.frames.some((frame) => typeof frame['hb'] === 'number'), 2000);
+    assert.ok(client.frames.filter((frame) => 'hb' in frame).every((frame) => !('ackid' in frame)));
+  });
+
+  it('speaks input version 3: handshake first, a click selects, the top 20 % shows the text cursor', async () => {
+    assert.ok(client?.input, 'needs the stream of the first test');
+    await waitFor('the handshake', () => client.inputReceived.length > 0);
+    assert.deepEqual(client.inputReceived[0], hex('0E 02 03 00'), 'marker 526, version 3');
+    assert.deepEqual(framed(0x12d690, LEFT_DOWN), LEFT_DOWN_V3);
+
+    client.sendInput(framed(0x12d688, MOVE_CUBE), framed(0x12d690, LEFT_DOWN), framed(0x12d6a0, LEFT_UP));
+    await waitFor('stageSelectionChanged', () => client.appMessages().some((m) => m['event_type'] === 'stageSelectionChanged'));
+    assert.deepEqual(client.appMessages(), [{ event_type: 'stageSelectionChanged', payload: { prims: ['/World/Cube'] } }]);
+    await waitFor('the default cursor', () => client.cursorReceived.length === 1);
+    assert.deepEqual(readCursor(client.cursorReceived[0]!), { kind: 0, id: 1, mime: '', image: '', rest: 0 });
+
+    client.sendInput(framed(0x12d6b0, MOVE_TEXT_REGION), framed(0x12d6c0, LEFT_DOWN), framed(0x12d6d0, LEFT_UP));
+    await waitFor('the text cursor', () => client.cursorReceived.length === 2);
+    const textCursor = readCursor(client.cursorReceived[1]!);
+    assert.ok(textCursor, 'the §6 layout');
+    assert.equal(textCursor.kind, 0, 'a system cursor');
+    assert.equal(textCursor.id, 2, 'the text cursor');
+    assert.ok(textCursor.rest === 0 || textCursor.rest >= 4, 'nothing but an optional position follows the image');
+
+    await waitFor('six input events decoded', () => (media.inspect('input') as unknown[]).length === 6);
+    const decoded = media.inspect('input') as Frame[];
     assert.deepEqual(
-      echoes.map((m) => m.payload),
+      decoded.map(({ kind, x, y, refWidth, refHeight, button, down, framed: isFramed }) => ({
+        kind,
+        ...(kind === 'move' ? { x, y, refWidth, refHeight } : { button, down }),
+        isFramed,
+      })),
       [
-        { count: 1, last: { x: 1, y: 2 } },
-        { count: 2, last: { button: 0 } },
+        { kind: 'move', x: 480, y: 540, refWidth: 1920, refHeight: 1080, isFramed: true },
+        { kind: 'button', button: 1, down: true, isFramed: true },
+        { kind: 'button', button: 1, down: false, isFramed: true },
+        { kind: 'move', x: 100, y: 50, refWidth: 1920, refHeight: 1080, isFramed: true },
+        { kind: 'button', button: 1, down: true, isFramed: true },
+        { kind: 'button', button: 1, down: false, isFramed: true },
       ],
     );
-    seen = client.appMessages.length;
-    client.sendApp('selectPrimsRequest', { paths: ['/World'] });
-    assert.deepEqual((await client.appReply('unknownEvent', seen)).payload, { event_type: 'selectPrimsRequest' });
-    client.channel!.send('not json');
     assert.deepEqual(
-      (media.messages() as { event_type: string }[]).map((m) => m.event_type),
-      ['loadingStateQuery', 'openStageRequest', 'pointerMove', 'pointerDown', 'selectPrimsRequest'],
+      decoded.map((event) => event['timestampUs']),
+      Array(6).fill(1_234_567),
+    );
+    assert.equal(decoded[1]!['sentAtUs'], 0x12d690);
+    assert.equal(client.appMessages().length, 1, 'a click in the text region selects nothing');
+  });
+
+  it('answers the exact §4.1 app message in the two-level §4.2 form, and ignores a bare one', async () => {
+    assert.ok(client?.control, 'needs the stream of the first test');
+    assert.equal(
+      LOADING_STATE_QUERY_FRAME,
+      JSON.stringify({
+        customMessage: JSON.stringify({
+          messageType: 'json',
+          messageRecipient: 'kit',
+          data: JSON.stringify({ event_type: 'loadingStateQuery', payload: {} }),
+        }),
+      }),
+    );
+    const violationsBefore = violations(media).length;
+    const repliesBefore = client.controlReceived.length;
+    // control_channel is ordered: a reply to the bare frame would arrive before the reply to the correct one.
+    client.control.send(JSON.stringify({ event_type: 'loadingStateQuery', payload: {} }));
+    client.control.send(LOADING_STATE_QUERY_FRAME);
+    await waitFor('loadingStateResponse', () => client.controlReceived.length > repliesBefore);
+    await delay(100);
+    const replies = client.controlReceived.slice(repliesBefore).map((text) => JSON.parse(text) as Frame);
+    assert.equal(replies.length, 1, 'one reply: the bare frame gets none');
+    assert.deepEqual(Object.keys(replies[0]!), ['customMessage']);
+    assert.deepEqual(JSON.parse(replies[0]!['customMessage'] as string), {
+      event_type: 'loadingStateResponse',
+      payload: { loading_state: 'idle', url: STAGE_URI },
+    });
+    const newViolations = violations(media).slice(violationsBefore);
+    assert.equal(newViolations.length, 1);
+    assert.match(newViolations[0]!, /bare app message/);
+    assert.deepEqual(media.messages(), [{ event_type: 'loadingStateQuery', payload: {} }]);
+    const control = media.inspect('control') as { direction: string; text: string }[];
+    assert.ok(control.some((entry) => entry.direction === 'in' && entry.text === LOADING_STATE_QUERY_FRAME));
+  });
+
+  it('keeps the stream when signaling drops: the reconnect=1 socket gets no new offer', async () => {
+    assert.ok(client?.pc, 'needs the stream of the first test');
+    await media.fault('drop-signaling');
+    await waitFor('the socket to drop', () => client.closeCodes.length === 1);
+    assert.equal(client.closeCodes[0], 1006, 'no close frame');
+    const framesBefore = client.frames.length;
+    const rtpBefore = client.rtpPackets;
+
+    await client.open(true);
+    const candidateAckId = client.send({
+      sdpMLineIndex: 0,
+      sdpMid: '0',
+      candidate: 'candidate:1 1 udp 2122260223 0b1c9b3e-aaaa-bbbb-cccc-0123456789ab.local 50000 typ host',
+    });
+    await waitFor('heartbeats on the new socket', () => client.frames.slice(framesBefore).filter((frame) => 'hb' in frame).length >= 2);
+    await waitFor('RTP still flowing', () => client.rtpPackets > rtpBefore + 20);
+    const sinceReconnect = client.frames.slice(framesBefore);
+    assert.deepEqual(
+      sinceReconnect.filter((frame) => 'peer_msg' in frame || 'peer_info' in frame),
+      [],
+      'no new peer_info, no new offer',
+    );
+    assert.equal(client.offers.length, 1);
+    assert.ok(
+      sinceReconnect.some((frame) => frame['ack'] === candidateAckId),
+      'the envelope counter carries on across sockets',
+    );
+    assert.equal(media.peerState(), 'connected');
+    const signIn = media.inspect('sign-in') as { last: { peerId: string; reconnect: boolean }; reconnects: number };
+    assert.equal(signIn.last.peerId, client.peerName);
+    assert.equal(signIn.last.reconnect, true);
+    assert.equal(signIn.reconnects, 1);
+    assert.equal(media.connections(), 2);
+  });
+
+  it('sends the documented messages for the timer-warning, end-stream, bye and peer-removed faults', async () => {
+    assert.ok(client?.control, 'needs the stream of the first test');
+    const controlBefore = client.controlReceived.length;
+    await media.fault('timer-warning');
+    await media.fault('end-stream');
+    await waitFor('two control messages', () => client.controlReceived.length === controlBefore + 2);
+    assert.deepEqual(
+      client.controlReceived.slice(controlBefore).map((text) => JSON.parse(text) as unknown),
+      [{ timerNotification: { code: 4, secondsLeft: 30 } }, { exitMessage: { code: 0 } }],
     );
 
-    // stop-media stops packets with the peer still up; resume-media restarts them.
-    await media.fault('stop-media');
-    await delay(300);
-    const stoppedAt = client.rtpPackets;
-    await delay(600);
-    assert.equal(client.rtpPackets, stoppedAt, 'no RTP while media is stopped');
-    assert.equal(media.connections(), 2);
-    await media.fault('resume-media');
-    await waitFor('RTP after resume', () => client.rtpPackets > stoppedAt + 10, 3000);
-
-    // drop-signaling cuts the socket abruptly; a reconnecting client gets a fresh offer and peer.
-    await media.fault('drop-signaling');
-    await waitFor('the signaling socket to close', () => client.closed, 2000);
-    assert.equal(client.closeCode, 1006, 'abrupt close, no close frame');
-    const again = await KitTestClient.connect(media.signaling.sourcePort, '/sign_in?peer_id=peer-9876543210&version=2');
-    await waitFor('a fresh offer', () => again.offers().length === 1, 3000);
-    assert.notEqual(iceUfrag(again.offers()[0]!), iceUfrag(offer), 'a new peer connection, new ICE credentials');
-    await again.answer(route);
-    await waitFor('RTP on the new peer', () => again.rtpPackets > 30, 5000);
-    await client.close();
-    assert.equal(media.connections(), 2);
-
-    // A newer client replaces the current one.
-    const third = await KitTestClient.connect(media.signaling.sourcePort);
-    await waitFor('the replaced client to be closed', () => again.closed, 2000);
-    assert.equal(again.closeCode, 4409);
-    await third.close();
-    await again.close();
-    await waitFor('no connections left', () => media.connections() === 0, 3000);
-  });
-
-  it('refuses wrong sign-in URLs with a close code and reason', async () => {
-    const media = await startSession('session-urls');
-    const wrongPath = await KitTestClient.connect(media.signaling.sourcePort, '/signin?peer_id=peer-0123456789');
-    const wrongPeer = await KitTestClient.connect(media.signaling.sourcePort, '/sign_in?peer_id=someone&version=2');
-    await waitFor('both refused', () => wrongPath.closed && wrongPeer.closed, 2000);
-    assert.equal(wrongPath.closeCode, 4404);
-    assert.match(wrongPath.closeReason, /sign_in/);
-    assert.equal(wrongPeer.closeCode, 4400);
-    assert.match(wrongPeer.closeReason, /peer_id/);
-    assert.equal(wrongPeer.envelopes.length, 0);
-  });
-
-  it('shrugs off bad client input and still serves the next client', async () => {
-    const media = await startSession('session-bad-input');
-    const rude = await KitTestClient.connect(media.signaling.sourcePort);
-    await waitFor('the offer', () => rude.offers().length === 1, 3000);
-    rude.sendToServer({ type: 'answer', sdp: 'not an sdp' });
-    rude.sendToServer({ type: 'answer', sdp: 42 });
-    rude.sendToServer({ type: 'candidate', candidate: 'candidate:garbage' });
-    rude.sendToServer({ type: 'candidate', candidate: { candidate: 5 } });
-    rude.sendToServer({ type: 'bye' });
-    rude.ws.send(Buffer.from([0, 1, 2]));
-    rude.ws.send(JSON.stringify({ peer_msg: null, ack: 'x', ackid: {} }));
-    rude.ws.send('x'.repeat(300 * 1024)); // over the message size limit: the server closes this socket
-    await waitFor('the oversized message to close the socket', () => rude.closed, 2000);
-    assert.equal(rude.closeCode, 1009);
-    await rude.close();
-
-    const polite = await KitTestClient.connect(media.signaling.sourcePort);
-    await polite.answer({ address: '127.0.0.1', port: media.media.sourcePort });
-    await waitFor('RTP for the next client', () => polite.rtpPackets > 10, 5000);
-    await polite.close();
-  });
-
-  it('gives nothing to a client using the destination ports', async () => {
-    const media = await startSession('session-direct');
-
-    // Signaling destination port: reset before a single byte.
-    const direct = net.connect({ host: '127.0.0.1', port: media.signaling.destinationPort });
-    let received = 0;
-    direct.on('data', (chunk: Buffer) => (received += chunk.length));
-    direct.on('error', () => {});
-    direct.on('connect', () => direct.write('GET /sign_in?peer_id=peer-0123456789&version=2 HTTP/1.1\r\nHost: x\r\n\r\n'));
-    await new Promise<void>((resolve) => direct.once('close', () => resolve()));
-    assert.equal(received, 0);
-
-    // Media destination port without rewriting the offer: no media.
-    const client = await KitTestClient.connect(media.signaling.sourcePort);
-    await client.answer(undefined);
-    await delay(2500);
-    assert.equal(client.rtpPackets, 0);
-    assert.notEqual(client.pc!.connectionState, 'connected');
-    await client.close();
-  });
-
-  it('refuse-ice blocks ICE until resume-ice', async () => {
-    const media = await startSession('session-ice');
-    const route = { address: '127.0.0.1', port: media.media.sourcePort };
-    await media.fault('refuse-ice');
-    const refused = await KitTestClient.connect(media.signaling.sourcePort);
-    await refused.answer(route);
-    await delay(2000);
-    assert.equal(refused.rtpPackets, 0);
-    assert.equal(media.connections(), 1, 'signaling only');
-    await refused.close();
-
-    await media.fault('resume-ice');
-    const accepted = await KitTestClient.connect(media.signaling.sourcePort);
-    await accepted.answer(route);
-    await waitFor('RTP after resume-ice', () => accepted.rtpPackets > 10, 5000);
+    const framesBefore = client.frames.length;
+    await media.fault('bye');
+    await media.fault('peer-removed');
+    await waitFor('BYE and peerRemoved', () => client.frames.slice(framesBefore).some((frame) => 'error' in frame));
+    const [bye, removed] = client.frames.slice(framesBefore).filter((frame) => 'peer_msg' in frame || 'error' in frame);
+    assert.deepEqual(bye!['peer_msg'], { from: client.serverId, to: client.ownId, msg: 'BYE' });
+    assert.equal(typeof bye!['ackid'], 'number');
+    assert.deepEqual(removed, { error: 'peerRemoved' }, 'no ackid');
     await assert.rejects(Promise.resolve(media.fault('no-such-fault')), /unknown fault/);
-    await accepted.close();
   });
 
-  it('closes a peer whose client went silent', async () => {
-    const media = await createKitMediaFactory({ heartbeatMs: 300, peerIdleTimeoutMs: 2500 })({
-      id: 'session-idle',
-      routeIp: '127.0.0.1',
-      appId: 'usd-viewer',
-      profile: 'default',
-      version: '1',
-    });
-    openSessions.add(media);
-    const client = await KitTestClient.connect(media.signaling.sourcePort);
-    await client.answer({ address: '127.0.0.1', port: media.media.sourcePort });
-    await waitFor('RTP', () => client.rtpPackets > 5, 5000);
-    await delay(3000); // a live client (RTCP reports, consent checks) keeps its peer past the idle timeout
-    assert.equal(media.connections(), 2);
-    await client.pc!.close(); // gone without a word on the signaling socket
-    await waitFor('the silent peer to be closed', () => media.connections() === 1, 5000);
-    assert.equal(media.peerState(), 'none');
-    await client.close();
-  });
-
-  it('close() releases every port and timer', async () => {
-    const media = await startSession('session-close');
-    const client = await KitTestClient.connect(media.signaling.sourcePort);
-    await client.answer({ address: '127.0.0.1', port: media.media.sourcePort });
-    await waitFor('RTP', () => client.rtpPackets > 5, 5000);
+  it('says exitMessage and peerRemoved when the session closes, then releases every port', async () => {
+    assert.ok(client?.control, 'needs the stream of the first test');
+    const exitsBefore = client.controlReceived.filter((text) => text.includes('exitMessage')).length;
+    const errorsBefore = client.errors().length;
+    let errorsAtClose = -1;
+    client.ws.once('close', () => (errorsAtClose = client.errors().length));
     await media.close();
     openSessions.delete(media);
-    await waitFor('the client socket to close', () => client.closed, 2000);
+    await waitFor('the signaling socket to close', () => client.closeCodes.length === 2);
+    assert.equal(errorsAtClose, errorsBefore + 1, 'peerRemoved arrived before the socket closed');
+    assert.deepEqual(client.errors().at(-1), 'peerRemoved');
+    // The route is gone once the session closes: an exitMessage that arrives at all was sent before.
+    await waitFor(
+      'exitMessage on control_channel',
+      () => client.controlReceived.filter((text) => text.includes('exitMessage')).length > exitsBefore,
+    );
+    assert.deepEqual(JSON.parse(client.controlReceived.at(-1)!), { exitMessage: { code: 0 } });
+    assert.equal(media.connections(), 0);
+    assert.equal(media.peerState(), 'none');
     await client.close();
 
     for (const port of [media.signaling.sourcePort, media.signaling.destinationPort]) {
@@ -449,6 +600,107 @@ describe('Kit session media', () => {
       await new Promise<void>((resolve) => socket.close(() => resolve()));
     }
   });
+});
+
+describe('Kit session options and restrictions', () => {
+  it('with a token, input version 2 and nvstSdp: bearer sign-in, plain input, and an answer without nvstSdp is a violation', async () => {
+    const sessionId = 'b7e2c4d6-1a3f-4e5b-8c7d-aabbccddeeff';
+    const token = 'eyJhbGciOiJIUzI1NiJ9.dG9rZW4.c2lnbmF0dXJl';
+    const media = await startSession(sessionId, { accessToken: token, inputVersion: 2, nvstSdp: true });
+    const port = media.signaling.sourcePort;
+    assert.equal(await refusedSignIn(port, [sessionProtocol(sessionId)]), 401, 'the plain form when a token is required');
+    assert.equal(await refusedSignIn(port, [`${sessionProtocol(sessionId)}-Authorization.Bearer-wrong`]), 401);
+    const client = await KitTestClient.signIn(port, `${sessionProtocol(sessionId)}-Authorization.Bearer-${token}`);
+    const signIn = media.inspect('sign-in') as { last: { protocol: string } };
+    assert.ok(!signIn.last.protocol.includes(token), 'the token is not recorded');
+
+    await waitFor('the offer', () => client.offers.length === 1);
+    const nvstSdp = client.offers[0]!.nvstSdp;
+    assert.equal(typeof nvstSdp, 'string');
+    assert.match(nvstSdp!, /^v=0\r\n/);
+    assert.match(nvstSdp!, /\r\no=\S.*\r\n/);
+    assert.match(nvstSdp!, /\r\nm=video .*\r\na=msid:\S+/, 'every media part has an msid (§2.3)');
+
+    const violationsBefore = violations(media).length;
+    await client.answer({ address: ROUTE_IP, port: media.media.sourcePort });
+    await waitFor('the violation', () => violations(media).length > violationsBefore);
+    assert.match(violations(media).at(-1)!, /nvstSdp/);
+    assert.equal(violations(media).length, violationsBefore + 1, 'one violation: the missing nvstSdp');
+    assert.equal((media.inspect('answer') as { nvstSdp?: string }).nvstSdp, undefined);
+
+    await waitFor('the handshake', () => client.inputReceived.length > 0, 8000);
+    assert.deepEqual(client.inputReceived[0], hex('02 00'), 'version 2, plain');
+    client.sendInput(MOVE_CUBE, LEFT_DOWN, LEFT_UP);
+    await waitFor('stageSelectionChanged', () => client.appMessages().length === 1);
+    assert.deepEqual(client.appMessages(), [{ event_type: 'stageSelectionChanged', payload: { prims: ['/World/Cube'] } }]);
+    const decoded = media.inspect('input') as Frame[];
+    assert.deepEqual(
+      decoded.map((event) => [event['kind'], event['framed']]),
+      [
+        ['move', false],
+        ['button', false],
+        ['button', false],
+      ],
+    );
+    assert.equal(violations(media).length, violationsBefore + 1, 'the plain input was as version 2 expects');
+    await client.close();
+  });
+
+  it('gives nothing to a client using the destination ports', async () => {
+    const sessionId = 'c1d2e3f4-0000-4000-8000-000000000001';
+    const media = await startSession(sessionId);
+
+    // Signaling destination port: reset before a single byte.
+    const direct = net.connect({ host: '127.0.0.1', port: media.signaling.destinationPort });
+    let received = 0;
+    direct.on('data', (chunk: Buffer) => (received += chunk.length));
+    direct.on('error', () => {});
+    direct.on('connect', () => direct.write('GET /sign_in?peer_id=peer-0123456789&version=2 HTTP/1.1\r\nHost: x\r\n\r\n'));
+    await withTimeout('the reset', new Promise<void>((resolve) => direct.once('close', () => resolve())));
+    assert.equal(received, 0);
+
+    // The offer's candidates used as they are (the media destination port): no media.
+    const client = await KitTestClient.signIn(media.signaling.sourcePort, sessionProtocol(sessionId));
+    await client.answer(undefined);
+    await delay(2000);
+    assert.equal(client.rtpPackets, 0);
+    assert.notEqual(client.pc!.connectionState, 'connected');
+    assert.equal(media.connections(), 1, 'signaling only');
+    await client.close();
+  });
+
+  it('refuse-ice blocks ICE until resume-ice', async () => {
+    const sessionId = 'c1d2e3f4-0000-4000-8000-000000000002';
+    const media = await startSession(sessionId);
+    const route = { address: ROUTE_IP, port: media.media.sourcePort };
+    await media.fault('refuse-ice');
+    const refused = await KitTestClient.signIn(media.signaling.sourcePort, sessionProtocol(sessionId));
+    await refused.answer(route);
+    await delay(2000);
+    assert.equal(refused.rtpPackets, 0);
+    assert.equal(media.connections(), 1, 'signaling only');
+    await refused.close();
+
+    await media.fault('resume-ice');
+    const accepted = await KitTestClient.signIn(media.signaling.sourcePort, sessionProtocol(sessionId));
+    await accepted.answer(route);
+    await waitFor('RTP after resume-ice', () => accepted.rtpPackets > 10, 8000);
+    await accepted.close();
+  });
+
+  it('closes a peer whose client went silent', async () => {
+    const sessionId = 'c1d2e3f4-0000-4000-8000-000000000003';
+    const media = await startSession(sessionId, { peerIdleTimeoutMs: 2000 });
+    const client = await KitTestClient.signIn(media.signaling.sourcePort, sessionProtocol(sessionId));
+    await client.answer({ address: ROUTE_IP, port: media.media.sourcePort });
+    await waitFor('RTP', () => client.rtpPackets > 5, 8000);
+    await delay(2500); // a live client (RTCP reports, consent checks) keeps its peer past the idle timeout
+    assert.equal(media.connections(), 2);
+    await client.pc!.close(); // gone without a word on the signaling socket
+    await waitFor('the silent peer to be closed', () => media.connections() === 1);
+    assert.equal(media.peerState(), 'none');
+    await client.close();
+  });
 
   it('leaves no handles behind once every session is closed', async () => {
     await Promise.all([...openClients].map((client) => client.close()));
@@ -461,7 +713,7 @@ describe('Kit session media', () => {
     await waitFor(
       () => `no sockets (still: ${process.getActiveResourcesInfo().join(', ')})`,
       () => leftovers(['UDPWrap', 'TCPServerWrap', 'TCPSocketWrap', 'TCPWrap']).length === 0,
-      500,
+      1000,
     );
     await waitFor(
       () => `no timers (still: ${process.getActiveResourcesInfo().join(', ')})`,
@@ -470,7 +722,3 @@ describe('Kit session media', () => {
     );
   });
 });
-
-function iceUfrag(sdp: string): string | undefined {
-  return /a=ice-ufrag:(\S+)/.exec(sdp)?.[1];
-}
