@@ -137,6 +137,10 @@ export class KitMediaSession implements KitMediaSessionHandle {
   /** The client's last answer: its SDP and nvstSdp, for the control endpoint. */
   private lastAnswer: { sdp: string; nvstSdp?: string } | undefined;
   private readonly answerProblems: string[] = [];
+  /** Peers whose client has sent framed input: from then on, only the announced version's framing is accepted. */
+  private readonly framedInputSeen = new WeakSet<KitMediaPeer>();
+  /** When each peer's input handshake went out. */
+  private readonly handshakeSentAt = new WeakMap<KitMediaPeer, number>();
 
   private constructor(
     private readonly config: KitMediaSessionConfig,
@@ -307,9 +311,8 @@ export class KitMediaSession implements KitMediaSessionHandle {
       const sdp = message['sdp'];
       const nvstSdp = typeof message['nvstSdp'] === 'string' ? message['nvstSdp'] : undefined;
       this.lastAnswer = { sdp, ...(nvstSdp === undefined ? {} : { nvstSdp }) };
-      if (this.config.nvstSdp && !nvstSdp) this.answerProblems.push('the answer has no nvstSdp, but the offer had one');
-      if (nvstSdp && !/a=general\.icePassword:\S+/.test(nvstSdp))
-        this.answerProblems.push('the answer nvstSdp lacks a=general.icePassword');
+      if (this.config.nvstSdp && !nvstSdp) this.answerProblem('the answer has no nvstSdp, but the offer had one');
+      if (nvstSdp && !/a=general\.icePassword:\S+/.test(nvstSdp)) this.answerProblem('the answer nvstSdp lacks a=general.icePassword');
       this.enqueuePeerWork(async () => {
         await this.peer?.acceptAnswer(sdp);
       });
@@ -319,6 +322,10 @@ export class KitMediaSession implements KitMediaSessionHandle {
         await this.peer?.addRemoteCandidate(candidate);
       });
     }
+  }
+
+  private answerProblem(problem: string): void {
+    if (this.answerProblems.length < 100) this.answerProblems.push(problem);
   }
 
   /** A client that said goodbye takes its stream with it; one that may come back (a drop, a 4001 switch) does not. */
@@ -357,7 +364,9 @@ export class KitMediaSession implements KitMediaSessionHandle {
       idleTimeoutMs: this.config.peerIdleTimeoutMs,
       onChannelOpen: (label) => {
         // The server speaks first on the input channel: the protocol version it reads.
-        if (label === 'input_channel_v1') peer.sendOnChannel(label, encodeInputHandshake(this.config.inputVersion));
+        if (label !== 'input_channel_v1') return;
+        peer.sendOnChannel(label, encodeInputHandshake(this.config.inputVersion));
+        this.handshakeSentAt.set(peer, performance.now());
       },
       onChannelMessage: (label, data) => this.channelMessage(peer, label, data),
       onConnectionStateChange: (state) => this.config.log?.(`media for ${this.config.sessionId}: peer ${state}`),
@@ -377,7 +386,15 @@ export class KitMediaSession implements KitMediaSessionHandle {
       if (data.includes('"exitMessage"')) this.enqueuePeerWork(() => this.closePeer(peer));
     } else if (label === 'input_channel_v1') {
       const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-      const replies = this.app.input(decodeInputMessage(bytes, this.config.inputVersion));
+      // Wall-clock arrival time (ms since the epoch, sub-millisecond), so a benchmark can measure input latency.
+      const receivedAt = performance.timeOrigin + performance.now();
+      // A client writes plain events until the handshake reaches it (§5.1): with version 3 announced, plain events
+      // are accepted while the handshake may still be on its way (a second), unless the client already framed one.
+      if (bytes[0] === 0x23) this.framedInputSeen.add(peer);
+      const inFlight = performance.now() - (this.handshakeSentAt.get(peer) ?? 0) < 1000;
+      const version = this.framedInputSeen.has(peer) || !inFlight ? this.config.inputVersion : 2;
+      const events = decodeInputMessage(bytes, version).map((event) => ({ ...event, receivedAt }));
+      const replies = this.app.input(events);
       for (const frame of replies.control) peer.sendOnChannel(KIT_CONTROL_CHANNEL_LABEL, frame);
       for (const frame of replies.cursor) peer.sendOnChannel('cursor_channel', frame);
     }
