@@ -10,7 +10,17 @@ const player = document.querySelector<KitStreamPlayer>('#kit')!;
 const stateOutput = document.querySelector('#kit-state')!;
 const log = document.querySelector('#kit-log')!;
 
-const events = ['kit-session-pending', 'kit-session-ready', 'kit-error', 'kit-session-ended'] as const;
+// kit-message shows the app's replies: click the picture and the simulated app answers with stageSelectionChanged.
+const events = [
+  'kit-session-pending',
+  'kit-session-ready',
+  'kit-connected',
+  'kit-disconnected',
+  'kit-message',
+  'kit-timer-warning',
+  'kit-error',
+  'kit-session-ended',
+] as const;
 for (const name of events) {
   player.addEventListener(name, (event) => {
     const item = document.createElement('li');
@@ -35,6 +45,15 @@ async function failNextRequest(): Promise<void> {
   });
 }
 document.querySelector('#kit-fail')!.addEventListener('click', () => void failNextRequest());
+document.querySelector('#kit-ask')!.addEventListener('click', () => {
+  try {
+    player.sendMessage('loadingStateQuery', {});
+  } catch (error) {
+    const item = document.createElement('li');
+    item.textContent = `${new Date().toLocaleTimeString()} ${(error as Error).message}`;
+    log.prepend(item);
+  }
+});
 
 document.querySelector('#kit-snippet')!.textContent =
   `<script type="module" src="https://cdn.jsdelivr.net/npm/live-stream-elements/dist/cdn/kit-stream-player.js"></script>
