@@ -16,49 +16,34 @@ export type CursorUpdate =
 export function parseCursorMessage(data: ArrayBuffer | ArrayBufferView): CursorUpdate | undefined {
   let bytes: Uint8Array;
   try {
-    if (ArrayBuffer.isView(data)) bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    else if (data instanceof ArrayBuffer) bytes = new Uint8Array(data);
-    else return undefined;
+    // Anything but binary data reads as no bytes.
+    bytes = ArrayBuffer.isView(data)
+      ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+      : new Uint8Array(data instanceof ArrayBuffer ? data : []);
   } catch {
     return undefined; // A detached buffer.
   }
+  const [kind, id, hotspotX, hotspotY, mimeLength] = bytes;
   if (bytes.length < 2) return undefined;
-  const [kind, id] = bytes;
   if (kind === 10) return { kind: 'confine', allowUnconfined: id === 1 };
   // A system cursor needs only its id; whatever follows it is not used.
   if (kind === 0) return { kind: 'system', id };
-  if (kind !== 1 || bytes.length < 5) return undefined;
-  const mimeEnd = 5 + bytes[4];
-  const dataStart = mimeEnd + 2;
-  if (dataStart > bytes.length) return undefined;
-  const dataEnd = dataStart + bytes[mimeEnd] + (bytes[mimeEnd + 1] << 8);
-  if (dataEnd > bytes.length) return undefined;
-  const text = (start: number, end: number) => (end > start ? new TextDecoder().decode(bytes.subarray(start, end)) : undefined);
-  const update: CursorUpdate = { kind: 'image', id, hotspotX: bytes[2], hotspotY: bytes[3] };
-  const mime = text(5, mimeEnd);
-  const image = text(dataStart, dataEnd);
-  if (mime !== undefined) update.mime = mime;
-  if (image !== undefined) update.data = image;
+  const mimeEnd = 5 + mimeLength;
+  // NaN, and so refused, when the message ends before a length byte.
+  const dataEnd = mimeEnd + 2 + bytes[mimeEnd] + (bytes[mimeEnd + 1] << 8);
+  if (kind !== 1 || !(dataEnd <= bytes.length)) return undefined;
+  const update: CursorUpdate & { kind: 'image' } = { kind: 'image', id, hotspotX, hotspotY };
+  const text = (key: 'mime' | 'data', start: number, end: number) => {
+    if (end > start) update[key] = new TextDecoder().decode(bytes.subarray(start, end));
+  };
+  text('mime', 5, mimeEnd);
+  text('data', mimeEnd + 2, dataEnd);
   return update;
 }
 
 /** Kit's built-in cursor list, by system-cursor id. */
-const systemCursors = [
-  'none',
-  'default',
-  'text',
-  'wait',
-  'crosshair',
-  'progress',
-  'nwse-resize',
-  'nesw-resize',
-  'ew-resize',
-  'ns-resize',
-  'move',
-  'default',
-  'pointer',
-  'help',
-];
+const systemCursors =
+  'none default text wait crosshair progress nwse-resize nesw-resize ew-resize ns-resize move default pointer help'.split(' ');
 
 /** Images kept for reuse by id: each holds up to 64 kB of base64, so the cache stays small. */
 const maxCachedImages = 32;
@@ -71,19 +56,19 @@ export class CursorStyles {
 
   /** The CSS `cursor` value to set, or `undefined` to leave the cursor as it is. */
   apply(update: CursorUpdate): string | undefined {
+    const images = this.#images;
     if (update.kind === 'system') return systemCursors[update.id] ?? 'default';
     if (update.kind !== 'image') return undefined;
     const { id, mime, data } = update;
-    if (!data) return this.#images.get(id);
+    if (!data) return images.get(id);
     // The value is spliced into CSS, so only a plain image type and plain base64 may pass: no quotes, no parentheses.
     if (!mime || !/^image\/[a-z0-9.+-]+$/i.test(mime) || data.length > maxImageChars || !/^[A-Za-z0-9+/]*={0,2}$/.test(data)) {
       return undefined;
     }
-    const hotspot = (value: number) => (value >= 0 && value <= 65535 ? Math.trunc(value) : 0);
+    const hotspot = (value: number) => (value >= 0 && value <= 65535 ? value | 0 : 0);
     const style = `url("data:${mime};base64,${data}") ${hotspot(update.hotspotX)} ${hotspot(update.hotspotY)}, auto`;
-    this.#images.delete(id);
-    this.#images.set(id, style);
-    if (this.#images.size > maxCachedImages) this.#images.delete(this.#images.keys().next().value as number);
+    images.delete(id);
+    if (images.set(id, style).size > maxCachedImages) images.delete(images.keys().next().value as number);
     return style;
   }
 }

@@ -9,10 +9,11 @@ import type { KitInputSink } from './connector.js';
 /** Marker byte before each event in the framed format, and before every text chunk in either format. */
 const EVENT_MARKER = 0x22;
 
+/** `value` as u64 BE, rounded and never negative. `setUint32` keeps the low 32 bits of the whole part of what it gets. */
 function writeU64(view: DataView, offset: number, value: number): void {
   const whole = Math.max(0, Math.round(value)) || 0;
-  view.setUint32(offset, Math.floor(whole / 2 ** 32));
-  view.setUint32(offset + 4, whole >>> 0);
+  view.setUint32(offset, whole / 2 ** 32);
+  view.setUint32(offset + 4, whole);
 }
 
 /**
@@ -22,7 +23,7 @@ function writeU64(view: DataView, offset: number, value: number): void {
 function newEvent(type: number, length: number, fields: number[], timestampUs?: number): Uint8Array {
   const bytes = new Uint8Array(length);
   const view = new DataView(bytes.buffer);
-  view.setUint32(0, type, true);
+  bytes[0] = type; // types are below 256: the other three bytes of the u32 LE stay 0
   fields.forEach((value, i) => view.setUint16(4 + 2 * i, value));
   if (timestampUs !== undefined) writeU64(view, length - 8, timestampUs);
   return bytes;
@@ -51,9 +52,7 @@ export function encodeKey(down: boolean, virtualKey: number, modifiers: number, 
 
 /** Lock-key state (type 19), from {@link lockKeyFlags}. */
 export function encodeLockKeys(flags: number): Uint8Array {
-  const bytes = newEvent(19, 5, []);
-  bytes[4] = flags;
-  return bytes;
+  return Uint8Array.of(19, 0, 0, 0, flags);
 }
 
 /** Input heartbeat (type 2). */
@@ -68,44 +67,48 @@ export function encodeHeartbeat(): Uint8Array {
 export function encodeText(text: string): Uint8Array[] {
   const utf8 = new TextEncoder().encode(text);
   const chunks: Uint8Array[] = [];
-  for (let start = 0; start < utf8.length;) {
-    let end = Math.min(start + 1016, utf8.length);
+  for (let start = 0, end; start < utf8.length; start = end) {
+    end = Math.min(start + 1016, utf8.length);
     // Step back over continuation bytes (10xxxxxx) so that no character is cut in two.
-    while (end < utf8.length && (utf8[end] & 0xc0) === 0x80) end--;
+    while ((utf8[end] & 0xc0) === 0x80) end--;
     const bytes = new Uint8Array(end - start + 5);
     bytes.set([EVENT_MARKER, 23]); // 23 is the type, u32 LE at 1
     bytes.set(utf8.subarray(start, end), 5);
     chunks.push(bytes);
-    start = end;
   }
   return chunks;
 }
 
-/** Windows virtual keys of `KeyboardEvent.code` values that no pattern below covers. */
-// prettier-ignore
-const VIRTUAL_KEYS: Record<string, number> = {
-  Backspace: 0x08, Tab: 0x09, NumpadClear: 0x0c, Enter: 0x0d, NumpadEnter: 0x0d, Pause: 0x13, CapsLock: 0x14,
-  Lang1: 0x15, Lang2: 0x19, Escape: 0x1b, Space: 0x20, PageUp: 0x21, PageDown: 0x22, End: 0x23, Home: 0x24,
-  ArrowLeft: 0x25, ArrowUp: 0x26, ArrowRight: 0x27, ArrowDown: 0x28,
-  // 0x2A (VK_PRINT), not VK_SNAPSHOT: it is what NVIDIA's client sends for this key.
-  PrintScreen: 0x2a, Insert: 0x2d, Delete: 0x2e,
-  MetaLeft: 0x5b, OSLeft: 0x5b, MetaRight: 0x5c, OSRight: 0x5c, ContextMenu: 0x5d,
-  NumpadMultiply: 0x6a, NumpadAdd: 0x6b, NumpadSubtract: 0x6d, NumpadDecimal: 0x6e, NumpadDivide: 0x6f,
-  NumLock: 0x90, ScrollLock: 0x91, ShiftLeft: 0xa0, ShiftRight: 0xa1, ControlLeft: 0xa2, ControlRight: 0xa3,
-  AltLeft: 0xa4, AltRight: 0xa5, Semicolon: 0xba, Equal: 0xbb, NumpadEqual: 0xbb, Comma: 0xbc, NumpadComma: 0xbc,
-  Minus: 0xbd, Period: 0xbe, Slash: 0xbf, Backquote: 0xc0, IntlYen: 0xc1, IntlRo: 0xc2, BracketLeft: 0xdb,
-  Backslash: 0xdc, BracketRight: 0xdd, Quote: 0xde, IntlBackslash: 0xe2, KanaMode: 0xe9, Convert: 0xea, NonConvert: 0xeb,
-};
+/**
+ * Windows virtual keys by `KeyboardEvent.code`. The irregular ones are listed as runs: a number sets the key code of
+ * the name it precedes, each further name takes the next code, and names joined by `/` share one. PrintScreen is 0x2A
+ * (VK_PRINT), not VK_SNAPSHOT: it is what NVIDIA's client sends for this key.
+ */
+const VIRTUAL_KEYS = new Map<string, number>();
+{
+  let key = 0;
+  for (const [, code, names] of (
+    '8Backspace Tab 12NumpadClear Enter/NumpadEnter 19Pause CapsLock Lang1 25Lang2 27Escape 32Space PageUp PageDown ' +
+    'End Home ArrowLeft ArrowUp ArrowRight ArrowDown 42PrintScreen 45Insert Delete 91MetaLeft/OSLeft MetaRight/OSRight ' +
+    'ContextMenu 106NumpadMultiply NumpadAdd 109NumpadSubtract NumpadDecimal NumpadDivide 144NumLock ScrollLock ' +
+    '160ShiftLeft ShiftRight ControlLeft ControlRight AltLeft AltRight 186Semicolon Equal/NumpadEqual ' +
+    'Comma/NumpadComma Minus Period Slash Backquote IntlYen IntlRo 219BracketLeft Backslash BracketRight Quote ' +
+    '226IntlBackslash 233KanaMode Convert NonConvert'
+  ).matchAll(/(\d*)(\S+)/g)) {
+    key = Number(code) || key + 1;
+    for (const name of names.split('/')) VIRTUAL_KEYS.set(name, key);
+  }
+  // Letters (0x41…), digits (0x30…), keypad digits (0x60…) and F1…F24 (0x70…).
+  for (let i = 0; i < 26; i++) {
+    VIRTUAL_KEYS.set(`Key${String.fromCharCode(65 + i)}`, 65 + i);
+    if (i < 10) VIRTUAL_KEYS.set(`Digit${i}`, 48 + i).set(`Numpad${i}`, 96 + i);
+    if (i < 24) VIRTUAL_KEYS.set(`F${i + 1}`, 112 + i);
+  }
+}
 
 /** Windows virtual key of a physical key (`KeyboardEvent.code`), so that the key means the same on every layout; 0 when unknown. */
 export function virtualKeyCode(code: string): number {
-  const match = /^(?:Key([A-Z])|Digit(\d)|Numpad(\d)|F([1-9]|1\d|2[0-4]))$/.exec(code);
-  if (!match) return Object.hasOwn(VIRTUAL_KEYS, code) ? VIRTUAL_KEYS[code] : 0;
-  const [, letter, digit, numpad, f] = match;
-  if (letter) return letter.charCodeAt(0);
-  if (digit) return 0x30 + Number(digit);
-  if (numpad) return 0x60 + Number(numpad);
-  return 0x6f + Number(f);
+  return VIRTUAL_KEYS.get(code) ?? 0;
 }
 
 /** Modifier bits of a key event: 1 Shift, 2 Ctrl, 4 Alt, 8 Meta; a modifier key's own press does not count as held. */
@@ -118,9 +121,8 @@ export function modifierFlags(event: { shiftKey: boolean; ctrlKey: boolean; altK
 
 /** Lock-key flags: 0x10 (valid) | 0x01 CapsLock; Windows clients also report NumLock (0x02) and ScrollLock (0x04), marked valid by 0x60. */
 export function lockKeyFlags(event: { getModifierState(key: string): boolean }, windows: boolean): number {
-  let flags = 0x10 | (event.getModifierState('CapsLock') ? 1 : 0);
-  if (windows) flags |= 0x60 | (event.getModifierState('NumLock') ? 2 : 0) | (event.getModifierState('ScrollLock') ? 4 : 0);
-  return flags;
+  const on = (key: string, bit: number) => (event.getModifierState(key) ? bit : 0);
+  return 0x10 | on('CapsLock', 1) | (windows ? 0x60 | on('NumLock', 2) | on('ScrollLock', 4) : 0);
 }
 
 /**
@@ -128,11 +130,10 @@ export function lockKeyFlags(event: { getModifierState(key: string): boolean }, 
  * (`0E 02 03 00`). `undefined` when the message is too short to be either.
  */
 export function parseInputHandshake(data: ArrayBuffer | ArrayBufferView): number | undefined {
-  const view = ArrayBuffer.isView(data) ? new DataView(data.buffer, data.byteOffset, data.byteLength) : new DataView(data);
-  if (view.byteLength < 2) return undefined;
-  const first = view.getUint16(0, true);
-  if (first !== 526) return first; // 526 says the version follows
-  return view.byteLength < 4 ? undefined : view.getUint16(2, true);
+  const bytes = ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data);
+  const u16 = (at: number) => (bytes.length < at + 2 ? undefined : bytes[at] | (bytes[at + 1] << 8));
+  const first = u16(0);
+  return first === 526 ? u16(2) : first; // 526 says the version follows
 }
 
 /**
@@ -144,37 +145,39 @@ export class InputChannelWriter implements KitInputSink {
   /** The announced protocol version; 0 (plain format) until the handshake, as in NVIDIA's client. */
   version = 0;
   #handshakeSeen = false;
+  readonly #send: (bytes: Uint8Array) => void;
+  readonly #clockUs: () => number;
 
-  constructor(
-    private readonly send: (bytes: Uint8Array) => void,
-    private readonly clockUs: () => number,
-  ) {}
+  constructor(send: (bytes: Uint8Array) => void, clockUs: () => number) {
+    this.#send = send;
+    this.#clockUs = clockUs;
+  }
 
   /**
    * Reads a message from the server. Only the first one matters: it is the handshake, and `true` says it set the version.
    * A first message that is no handshake leaves the plain format in place rather than failing the stream.
    */
   receive(data: ArrayBuffer | ArrayBufferView): boolean {
-    if (this.#handshakeSeen) return false;
+    const version = this.#handshakeSeen ? undefined : parseInputHandshake(data);
     this.#handshakeSeen = true;
-    const version = parseInputHandshake(data);
-    if (version !== undefined) this.version = version;
-    return version !== undefined;
+    if (version === undefined) return false;
+    this.version = version;
+    return true;
   }
 
   sendEvent(event: Uint8Array): void {
-    if (this.version <= 2) return this.send(event);
+    if (this.version <= 2) return this.#send(event);
     // NVIDIA's client frames the heartbeat (type 2) like any event, but without the send-time header.
     const header = event[0] === 2 && !(event[1] | event[2] | event[3]) ? 0 : 9;
     const message = new Uint8Array(header + 1 + event.length);
-    if (header) writeU64(new DataView(message.buffer), 1, this.clockUs());
+    if (header) writeU64(new DataView(message.buffer), 1, this.#clockUs());
     message[0] = header ? 0x23 : EVENT_MARKER;
     message[header] = EVENT_MARKER;
     message.set(event, header + 1);
-    this.send(message);
+    this.#send(message);
   }
 
   sendText(text: string): void {
-    for (const chunk of encodeText(text)) this.send(chunk);
+    for (const chunk of encodeText(text)) this.#send(chunk);
   }
 }

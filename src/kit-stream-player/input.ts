@@ -1,5 +1,13 @@
-import { encodeKey, encodeLockKeys, encodeMouseButton, encodeMouseMove, encodeWheel } from './input-protocol.js';
-import { lockKeyFlags, modifierFlags, virtualKeyCode } from './input-protocol.js';
+import {
+  encodeKey,
+  encodeLockKeys,
+  encodeMouseButton,
+  encodeMouseMove,
+  encodeWheel,
+  lockKeyFlags,
+  modifierFlags,
+  virtualKeyCode,
+} from './input-protocol.js';
 import type { KitInputSink } from './connector.js';
 
 /** How the video is scaled into its box, as CSS `object-fit`. */
@@ -55,136 +63,131 @@ const BUTTON_BITS = [1, 4, 2, 8, 16];
  * press or a key lands where the pointer is.
  */
 export class InputForwarder {
-  readonly #controller = new AbortController();
-  /** Buttons (DOM button + 1) and keys (`code`) Kit was told are down. */
-  readonly #buttons = new Set<number>();
-  readonly #keys = new Set<string>();
-  readonly #windows = navigator.userAgent.includes('Windows');
-  #lockFlags = -1;
-  #pendingMove: Uint8Array | undefined;
-  #frame: number | undefined;
-  #fallbackTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Removes every listener, pending frame and timer. */
+  readonly dispose: () => void;
 
-  constructor(private readonly options: InputForwarderOptions) {
+  constructor({ surface, video, fit, sink, startedAt }: InputForwarderOptions) {
+    const controller = new AbortController();
+    /** Buttons (DOM button + 1) and keys (`code`) Kit was told are down. */
+    const buttons = new Set<number>();
+    const keys = new Set<string>();
+    const windows = navigator.userAgent.includes('Windows');
+    let lockFlags = -1;
+    let pendingMove: Uint8Array | undefined;
+    /** The animation frame that sends the waiting move; 0 when none is requested (frame ids start at 1). */
+    let frame = 0;
+    let fallbackTimer: ReturnType<typeof setTimeout> | undefined;
+
+    /** Microseconds since streaming started, as Kit's timestamps count (the encoders round them and keep them >= 0). */
+    const time = (event: Event) => (event.timeStamp - startedAt) * 1000;
+
+    const move = (event: MouseEvent) => {
+      const rect = surface.getBoundingClientRect();
+      const stream = { width: video.videoWidth, height: video.videoHeight };
+      const point = toPicturePoint(event.clientX - rect.left, event.clientY - rect.top, rect, stream, fit());
+      if (point) pendingMove = encodeMouseMove(point.x, point.y, point.refWidth, point.refHeight, time(event));
+      return point;
+    };
+
+    const flushMove = () => {
+      cancelAnimationFrame(frame);
+      clearTimeout(fallbackTimer);
+      frame = 0;
+      const waiting = pendingMove;
+      pendingMove = undefined;
+      if (waiting) sink.sendEvent(waiting);
+    };
+
+    const send = (event: Uint8Array) => {
+      flushMove();
+      sink.sendEvent(event);
+    };
+
+    const sendText = (text: string | undefined) => {
+      if (!text) return;
+      flushMove();
+      sink.sendText(text);
+    };
+
+    const onButton = (down: boolean, event: PointerEvent, button = event.button + 1) => {
+      if (!event.isPrimary) return;
+      if (down) {
+        surface.focus({ preventScroll: true });
+        // Presses on the letterbox bars stay with the page; a press lands where it is, even without a move before it.
+        if (buttons.has(button) || !move(event)) return;
+        buttons.add(button);
+        try {
+          // Keeps a drag going to the app when the pointer leaves the element.
+          surface.setPointerCapture(event.pointerId);
+        } catch {
+          // Synthetic or already-released pointers cannot be captured; the press is still forwarded.
+        }
+      } else if (!buttons.delete(button)) return;
+      send(encodeMouseButton(down, button, time(event)));
+    };
+
+    const sendKey = (down: boolean, code: string, modifiers: number, event: Event) => {
+      if (down) keys.add(code);
+      else keys.delete(code);
+      send(encodeKey(down, virtualKeyCode(code), modifiers, time(event)));
+    };
+
+    const onKey = (down: boolean, event: KeyboardEvent) => {
+      // Tab stays with the page so keyboard users can always leave the stream; IME keystrokes end up as text.
+      if (event.isComposing || event.code === 'Tab' || event.key === 'Tab') return;
+      if (!virtualKeyCode(event.code)) {
+        // Keys without a physical key code (virtual keyboards, unusual layouts) are typed as text.
+        if (down && /^.$/u.test(event.key)) {
+          event.preventDefault();
+          sendText(event.key);
+        }
+        return;
+      }
+      event.preventDefault();
+      // Auto-repeats of a held key, and releases of keys pressed before the stream had focus, are not sent.
+      if (down === keys.has(event.code)) return;
+      const flags = lockKeyFlags(event, windows);
+      if (flags !== lockFlags) send(encodeLockKeys((lockFlags = flags)));
+      sendKey(down, event.code, modifierFlags(event), event);
+    };
+
     const on = <K extends keyof HTMLElementEventMap>(type: K, listener: (event: HTMLElementEventMap[K]) => void) =>
-      options.surface.addEventListener(type, listener, { signal: this.#controller.signal, passive: false });
-    on('pointermove', (event) => this.#onPointerMove(event));
-    on('pointerdown', (event) => this.#onButton(true, event));
-    on('pointerup', (event) => this.#onButton(false, event));
+      surface.addEventListener(type, listener, { signal: controller.signal, passive: false });
+    on('pointermove', (event) => {
+      if (!event.isPrimary) return;
+      // Pressing or releasing a second button while one is held comes as a move with `button` set.
+      if (event.button >= 0) onButton(!!(event.buttons & (BUTTON_BITS[event.button] ?? 0)), event);
+      if (!move(event) || frame) return;
+      frame = requestAnimationFrame(flushMove);
+      // Hidden pages get no animation frames; a slower timer keeps moves flowing there.
+      fallbackTimer = setTimeout(flushMove, 100);
+    });
+    on('pointerdown', (event) => onButton(true, event));
+    on('pointerup', (event) => onButton(false, event));
     // A cancelled pointer (the browser took over a touch, say) sends no pointerup: its buttons are released here.
-    on('pointercancel', (event) => this.#buttons.forEach((button) => this.#onButton(false, event, button)));
-    on('wheel', (event) => this.#onWheel(event));
-    on('keydown', (event) => this.#onKey(true, event));
-    on('keyup', (event) => this.#onKey(false, event));
+    on('pointercancel', (event) => buttons.forEach((button) => onButton(false, event, button)));
+    on('wheel', (event) => {
+      event.preventDefault();
+      // Kit takes pixels, as Chrome reports them; line and page deltas (Firefox, some mice) become pixels at a typical
+      // line height (40) and page height (800).
+      const deltaY = event.deltaY * ([1, 40, 800][event.deltaMode] ?? 1);
+      if (deltaY) send(encodeWheel(deltaY, time(event)));
+    });
+    on('keydown', (event) => onKey(true, event));
+    on('keyup', (event) => onKey(false, event));
     on('contextmenu', (event) => event.preventDefault());
-    on('compositionend', (event) => this.#sendText(event.data));
+    on('compositionend', (event) => sendText(event.data));
     on('paste', (event) => {
       event.preventDefault();
-      this.#sendText(event.clipboardData?.getData('text/plain'));
+      sendText(event.clipboardData?.getData('text/plain'));
     });
     // Keys held while focus leaves would stay down in the app: their key-ups go to another element.
-    on('blur', (event) => this.#keys.forEach((code) => this.#sendKey(false, code, 0, event)));
-  }
+    on('blur', (event) => keys.forEach((code) => sendKey(false, code, 0, event)));
 
-  /** Removes every listener, pending frame and timer. */
-  dispose(): void {
-    this.#controller.abort();
-    this.#pendingMove = undefined;
-    this.#flushMove();
-  }
-
-  /** Microseconds since streaming started, as Kit's timestamps count. */
-  #time(event: Event): number {
-    return Math.max(0, Math.round((event.timeStamp - this.options.startedAt) * 1000));
-  }
-
-  #move(event: MouseEvent): boolean {
-    const { surface, video, fit } = this.options;
-    const rect = surface.getBoundingClientRect();
-    const stream = { width: video.videoWidth, height: video.videoHeight };
-    const point = toPicturePoint(event.clientX - rect.left, event.clientY - rect.top, rect, stream, fit());
-    if (point) this.#pendingMove = encodeMouseMove(point.x, point.y, point.refWidth, point.refHeight, this.#time(event));
-    return !!point;
-  }
-
-  #flushMove(): void {
-    if (this.#frame !== undefined) cancelAnimationFrame(this.#frame);
-    clearTimeout(this.#fallbackTimer);
-    this.#frame = undefined;
-    const move = this.#pendingMove;
-    this.#pendingMove = undefined;
-    if (move) this.options.sink.sendEvent(move);
-  }
-
-  #send(event: Uint8Array): void {
-    this.#flushMove();
-    this.options.sink.sendEvent(event);
-  }
-
-  #sendText(text: string | undefined): void {
-    if (!text) return;
-    this.#flushMove();
-    this.options.sink.sendText(text);
-  }
-
-  #onPointerMove(event: PointerEvent): void {
-    if (!event.isPrimary) return;
-    // Pressing or releasing a second button while one is held comes as a move with `button` set.
-    if (event.button >= 0) this.#onButton(!!(event.buttons & (BUTTON_BITS[event.button] ?? 0)), event);
-    if (!this.#move(event) || this.#frame !== undefined) return;
-    this.#frame = requestAnimationFrame(() => this.#flushMove());
-    // Hidden pages get no animation frames; a slower timer keeps moves flowing there.
-    this.#fallbackTimer = setTimeout(() => this.#flushMove(), 100);
-  }
-
-  #onButton(down: boolean, event: PointerEvent, button = event.button + 1): void {
-    if (!event.isPrimary) return;
-    const { surface } = this.options;
-    if (down) {
-      surface.focus({ preventScroll: true });
-      // Presses on the letterbox bars stay with the page; a press lands where it is, even without a move before it.
-      if (this.#buttons.has(button) || !this.#move(event)) return;
-      this.#buttons.add(button);
-      try {
-        // Keeps a drag going to the app when the pointer leaves the element.
-        surface.setPointerCapture(event.pointerId);
-      } catch {
-        // Synthetic or already-released pointers cannot be captured; the press is still forwarded.
-      }
-    } else if (!this.#buttons.delete(button)) return;
-    this.#send(encodeMouseButton(down, button, this.#time(event)));
-  }
-
-  #onWheel(event: WheelEvent): void {
-    event.preventDefault();
-    // Kit takes pixels, as Chrome reports them; line and page deltas (Firefox, some mice) become pixels at a typical
-    // line height (40) and page height (800).
-    const deltaY = event.deltaY * ([1, 40, 800][event.deltaMode] ?? 1);
-    if (deltaY) this.#send(encodeWheel(deltaY, this.#time(event)));
-  }
-
-  #onKey(down: boolean, event: KeyboardEvent): void {
-    // Tab stays with the page so keyboard users can always leave the stream; IME keystrokes end up as text.
-    if (event.isComposing || event.code === 'Tab' || event.key === 'Tab') return;
-    if (!virtualKeyCode(event.code)) {
-      // Keys without a physical key code (virtual keyboards, unusual layouts) are typed as text.
-      if (down && /^.$/u.test(event.key)) {
-        event.preventDefault();
-        this.#sendText(event.key);
-      }
-      return;
-    }
-    event.preventDefault();
-    // Auto-repeats of a held key, and releases of keys pressed before the stream had focus, are not sent.
-    if (down === this.#keys.has(event.code)) return;
-    const lockFlags = lockKeyFlags(event, this.#windows);
-    if (lockFlags !== this.#lockFlags) this.#send(encodeLockKeys((this.#lockFlags = lockFlags)));
-    this.#sendKey(down, event.code, modifierFlags(event), event);
-  }
-
-  #sendKey(down: boolean, code: string, modifiers: number, event: Event): void {
-    if (down) this.#keys.add(code);
-    else this.#keys.delete(code);
-    this.#send(encodeKey(down, virtualKeyCode(code), modifiers, this.#time(event)));
+    this.dispose = () => {
+      controller.abort();
+      pendingMove = undefined;
+      flushMove();
+    };
   }
 }

@@ -4,29 +4,25 @@
  * codec preference, and the NVIDIA stream-parameter text (`nvstSdp`) exchanged next to the SDP.
  */
 
-/** SDP lines grouped by section: index 0 is the session part, each further group starts with its `m=` line. */
-function toSections(sdp: string): string[][] {
+/**
+ * `sdp` with each section's lines replaced by what `edit` makes of them, and CRLF line ends. Section 0 is the session
+ * part; each further one starts with its `m=` line. `video` is true for the first video section only: Kit's client
+ * edits that one only.
+ */
+function editSections(sdp: string, edit: (lines: string[], index: number, video: boolean) => string[]): string {
   const sections: string[][] = [[]];
   for (const line of sdp.split(/\r?\n/)) {
     if (line.startsWith('m=')) sections.push([]);
     sections[sections.length - 1].push(line);
   }
-  return sections;
-}
-
-function fromSections(sections: string[][]): string {
-  return sections.flat().join('\r\n');
-}
-
-/** Index of the first video section (Kit's client edits that one only), or -1. */
-function videoSection(sections: string[][]): number {
-  return sections.findIndex((section, index) => index > 0 && section[0].startsWith('m=video '));
+  const video = sections.findIndex((lines, index) => index && lines[0].startsWith('m=video '));
+  return sections.flatMap((lines, index) => edit(lines, index, index === video)).join('\r\n');
 }
 
 /** Payload types whose `a=rtpmap` encoding name matches `codec` (`a=rtpmap:<pt> <name>/<clock>`). */
-function payloadTypes(section: string[], codec: RegExp): Set<string> {
-  const types = new Set<string>();
-  for (const line of section) {
+function payloadTypes(lines: string[], codec: RegExp): Set<string | undefined> {
+  const types = new Set<string | undefined>();
+  for (const line of lines) {
     const match = /^a=rtpmap:(\d+) ([^/\s]+)\//.exec(line);
     if (match && codec.test(match[2])) types.add(match[1]);
   }
@@ -34,14 +30,10 @@ function payloadTypes(section: string[], codec: RegExp): Set<string> {
 }
 
 /** The payload type of an `a=fmtp:<pt> ...` line. */
-function fmtpType(line: string): string | undefined {
-  return /^a=fmtp:(\d+) /.exec(line)?.[1];
-}
+const fmtpType = (line: string) => /^a=fmtp:(\d+) /.exec(line)?.[1];
 
 /** A positive integer from a setting, or `fallback` when it is not one. */
-function positive(value: number, fallback: number): number {
-  return Number.isFinite(value) && value >= 1 ? Math.round(value) : fallback;
-}
+const positive = (value: number, fallback: number) => (Number.isFinite(value) && value >= 1 ? Math.round(value) : fallback);
 
 /**
  * The bitrate window, kbps. Kit's client uses max = max(4000, configured), min = 4000, start = max(4000, max / 4).
@@ -68,25 +60,26 @@ export function rewriteCandidate(candidate: string, host: string, port: number |
   return parts.join(' ');
 }
 
+/** A section's lines with its candidates rewritten: see {@link rewriteSdpCandidates}. */
+function rewriteCandidateLines(lines: string[], host: string, port: number | undefined): string[] {
+  const seen = new Set<string>();
+  return lines.flatMap((line) => {
+    if (!line.startsWith('a=candidate:')) return line;
+    const rewritten = rewriteCandidate(line, host, port);
+    // Component, transport, priority, address and port: the foundation alone does not make a new path.
+    const key = rewritten?.split(' ').slice(1, 6).join(' ');
+    if (key === undefined || seen.has(key)) return [];
+    seen.add(key);
+    return `a=${rewritten}`;
+  });
+}
+
 /**
  * Rewrites every `a=candidate` line (see {@link rewriteCandidate}), leaving out non-UDP candidates and the
  * duplicates the rewrite creates within a media section.
  */
 export function rewriteSdpCandidates(sdp: string, host: string, port: number | undefined): string {
-  return fromSections(
-    toSections(sdp).map((section) => {
-      const seen = new Set<string>();
-      return section.flatMap((line) => {
-        if (!line.startsWith('a=candidate:')) return [line];
-        const rewritten = rewriteCandidate(line, host, port);
-        // Component, transport, priority, address and port: the foundation alone does not make a new path.
-        const key = rewritten?.split(' ').slice(1, 6).join(' ');
-        if (key === undefined || seen.has(key)) return [];
-        seen.add(key);
-        return [`a=${rewritten}`];
-      });
-    }),
-  );
+  return editSections(sdp, (lines) => rewriteCandidateLines(lines, host, port));
 }
 
 export interface OfferOptions {
@@ -106,20 +99,17 @@ export function mungeOffer(sdp: string, options: OfferOptions): string {
   const height = positive(options.height, 540);
   const fps = positive(options.fps, 30);
   // The lower bounds are Kit's (960x540@30) unless the request is smaller, so no range is ever inverted.
-  const attribute = (pt: string) =>
-    `a=imageattr:${pt} send [x=[${Math.min(960, width)}:${width}],y=[${Math.min(540, height)}:${height}],` +
-    `fps=[${Math.min(30, fps)}:${fps}]]`;
-  const sections = toSections(rewriteSdpCandidates(sdp, options.host, options.mediaPort));
-  const index = videoSection(sections);
-  const video = sections[index];
-  if (video && !video.some((line) => line.startsWith('a=imageattr'))) {
-    const types = payloadTypes(video, /^H26[45]$/i);
-    sections[index] = video.flatMap((line) => {
+  const ranges = `send [x=[${Math.min(960, width)}:${width}],y=[${Math.min(540, height)}:${height}],fps=[${Math.min(30, fps)}:${fps}]]`;
+  return editSections(sdp, (lines, _, video) => {
+    // Rewritten lines hold no line break, so the sections stay as they were.
+    lines = rewriteCandidateLines(lines, options.host, options.mediaPort);
+    if (!video || lines.some((line) => line.startsWith('a=imageattr'))) return lines;
+    const types = payloadTypes(lines, /^H26[45]$/i);
+    return lines.flatMap((line) => {
       const pt = fmtpType(line);
-      return pt !== undefined && types.has(pt) ? [line, attribute(pt)] : [line];
+      return types.has(pt) ? [line, `a=imageattr:${pt} ${ranges}`] : line;
     });
-  }
-  return fromSections(sections);
+  });
 }
 
 /**
@@ -128,45 +118,43 @@ export function mungeOffer(sdp: string, options: OfferOptions): string {
  */
 export function mungeAnswer(sdp: string, options: { maxBitrateKbps: number }): string {
   const { max, min, start } = bitrateRange(options.maxBitrateKbps);
-  const hints = `;x-google-max-bitrate=${max};x-google-min-bitrate=${min};x-google-start-bitrate=${start}`;
-  const sections = toSections(sdp);
-  const videoIndex = videoSection(sections);
-  for (let index = 1; index < sections.length; index++) {
-    const section = sections[index];
-    const h264 = index === videoIndex ? payloadTypes(section, /^H264$/i) : new Set<string>();
-    const opus = payloadTypes(section, /^opus$/i);
-    sections[index] = section.map((line) => {
+  return editSections(sdp, (lines, index, video) => {
+    if (!index) return lines;
+    const h264 = payloadTypes(video ? lines : [], /^H264$/i);
+    const opus = payloadTypes(lines, /^opus$/i);
+    lines = lines.map((line) => {
       const pt = fmtpType(line);
-      if (pt === undefined) return line;
-      if (h264.has(pt) && !line.includes('x-google-max-bitrate')) return line + hints;
-      if (opus.has(pt) && !/[ ;]stereo=/.test(line)) return `${line};stereo=1`;
-      return line;
+      if (h264.has(pt) && !line.includes('x-google-max-bitrate'))
+        return `${line};x-google-max-bitrate=${max};x-google-min-bitrate=${min};x-google-start-bitrate=${start}`;
+      return opus.has(pt) && !/[ ;]stereo=/.test(line) ? `${line};stereo=1` : line;
     });
-  }
-  const video = sections[videoIndex];
-  if (video) {
-    let at = 1;
-    while (at < video.length && /^[ic]=/.test(video[at])) at++;
-    let existing = at;
-    while (video[existing]?.startsWith('b=') && !video[existing].startsWith('b=AS:')) existing++;
-    if (video[existing]?.startsWith('b=AS:')) video[existing] = `b=AS:${max}`;
-    else video.splice(at, 0, `b=AS:${max}`);
-  }
-  return fromSections(sections);
+    if (video) {
+      let at = 1;
+      while (/^[ic]=/.test(lines[at])) at++;
+      let existing = at;
+      while (/^b=(?!AS:)/.test(lines[existing])) existing++;
+      const replace = /^b=AS:/.test(lines[existing]);
+      lines.splice(replace ? existing : at, +replace, `b=AS:${max}`);
+    }
+    return lines;
+  });
 }
-
-const codecRank = (mimeType: string): number => {
-  const name = mimeType.slice(mimeType.indexOf('/') + 1).toUpperCase();
-  return name === 'H264' ? 0 : name === 'H265' || name === 'HEVC' ? 1 : name === 'AV1' ? 2 : 3;
-};
 
 /**
  * Receive codecs for `setCodecPreferences`: H264 first (Kit's client falls back to it, and every browser decodes it),
  * then H265, then AV1, then everything else (rtx, red, ulpfec, flexfec, other video codecs) in the browser's order.
  */
 export function preferCodecs<T extends { mimeType: string }>(codecs: readonly T[]): T[] {
+  // 0 H264, 1 H265 (or HEVC), 2 AV1, and 2^32 - 1 (from -1) for the rest.
+  const rank = ({ mimeType }: T) =>
+    ['H264', 'H265', 'AV1'].indexOf(
+      mimeType
+        .replace(/^[^/]*\//, '')
+        .toUpperCase()
+        .replace(/^HEVC$/, 'H265'),
+    ) >>> 0;
   // Array sort is stable, so each codec's profiles keep the browser's order.
-  return [...codecs].sort((a, b) => codecRank(a.mimeType) - codecRank(b.mimeType));
+  return [...codecs].sort((a, b) => rank(a) - rank(b));
 }
 
 export interface NvstSdpSection {
@@ -188,36 +176,28 @@ export interface NvstSdp {
 export function parseNvstSdp(text: string): NvstSdp | undefined {
   if (typeof text !== 'string') return undefined;
   const sdp: NvstSdp = { origin: '', time: '', attributes: new Map(), media: [] };
-  const media: Partial<NvstSdpSection>[] = [];
+  /** The media section being read; its `msid` stays `undefined` until its `a=msid` line. */
+  let section: Partial<NvstSdpSection> | undefined;
   for (const line of text.split(/\r?\n/)) {
-    if (line[1] !== '=') continue;
-    const value = line.slice(2);
-    const section = media[media.length - 1];
-    if (line[0] === 'm') {
-      media.push({ type: value.split(' ')[0], attributes: new Map() });
-    } else if (line[0] === 'a') {
-      // Split at the first colon only: values may hold colons. Attributes without a value carry nothing.
-      const colon = value.indexOf(':');
-      if (colon < 0) continue;
-      const key = value.slice(0, colon);
+    // `<kind>=<value>`; an `a=` value is `<key>:<rest>`, split at the first colon only: values may hold colons.
+    const [, kind, value, key, rest] = /^(.)=(([^:]*):?(.*))/s.exec(line) ?? [];
+    if (kind === 'm') {
+      section = { type: value.split(' ')[0], msid: undefined, attributes: new Map() };
+      sdp.media.push(section as NvstSdpSection);
+    } else if (kind === 'a' && value.includes(':')) {
+      // Attributes without a value carry nothing.
       if (key === 'msid' && section) {
         if (section.msid !== undefined) return undefined;
-        section.msid = value.slice(colon + 1);
+        section.msid = rest;
       } else {
-        (section?.attributes ?? sdp.attributes).set(key, value.slice(colon + 1));
+        (section?.attributes ?? sdp.attributes).set(key, rest);
       }
-    } else if (line[0] === 'o' || line[0] === 't') {
+    } else if (kind === 'o' || kind === 't') {
       if (section) return undefined;
-      if (line[0] === 'o') sdp.origin = value;
-      else sdp.time = value;
+      sdp[kind === 'o' ? 'origin' : 'time'] = value;
     }
   }
-  if (!sdp.origin || !sdp.time) return undefined;
-  for (const { type, msid, attributes } of media) {
-    if (!type || !msid || !attributes) return undefined;
-    sdp.media.push({ type, msid, attributes });
-  }
-  return sdp;
+  return sdp.origin && sdp.time && sdp.media.every((media) => media.type && media.msid) ? sdp : undefined;
 }
 
 export interface NvstSettings {
@@ -234,30 +214,30 @@ export interface NvstSettings {
  */
 export function answerNvstSdp(offer: NvstSdp, answerSdp: string, settings: NvstSettings): string {
   const { max, min, start } = bitrateRange(settings.maxBitrateKbps);
-  const video: [string, number][] = [
-    ['video.clientViewportWd', positive(settings.width, 1920)],
-    ['video.clientViewportHt', positive(settings.height, 1080)],
-    ['video.maxFPS', positive(settings.fps, 60)],
-    ['video.initialBitrateKbps', start],
-    ['vqos.bw.maximumBitrateKbps', max],
-    ['vqos.bw.minimumBitrateKbps', min],
-  ];
-  const answer = answerSdp.split(/\r?\n/);
-  const find = (pattern: RegExp) => answer.map((line) => pattern.exec(line)?.[1]).find((value) => value !== undefined);
+  let video = Object.entries({
+    'video.clientViewportWd': positive(settings.width, 1920),
+    'video.clientViewportHt': positive(settings.height, 1080),
+    'video.maxFPS': positive(settings.fps, 60),
+    'video.initialBitrateKbps': start,
+    'vqos.bw.maximumBitrateKbps': max,
+    'vqos.bw.minimumBitrateKbps': min,
+  });
+  /** The value after `a=<prefix>` on the first answer line that has one (lines end at LF or CRLF only). */
+  const find = (prefix: string) => new RegExp(`(?<![^\\n])a=${prefix}(\\S+)`).exec(answerSdp)?.[1];
   const lines = ['v=0', `o=${offer.origin}`, 's=-', `t=${offer.time}`];
-  const password = find(/^a=ice-pwd:(\S+)/);
-  const userName = find(/^a=ice-ufrag:(\S+)/);
-  const fingerprint = find(/^a=fingerprint:\S+ (\S+)/);
   // Each line only when the answer has the value: an empty one would be worse than none.
-  if (password) lines.push(`a=general.icePassword:${password}`);
-  if (userName) lines.push(`a=general.iceUserNameFragment:${userName}`);
-  if (fingerprint) lines.push(`a=general.dtlsFingerprint:${fingerprint.toUpperCase()}`);
-  let videoSettings = video;
-  for (const section of offer.media) {
-    lines.push(`m=${section.type} 0 RTP/AVP`, `a=msid:${section.msid}`);
-    if (section.type !== 'video') continue;
-    for (const [key, value] of videoSettings) if (section.attributes.get(key) !== String(value)) lines.push(`a=${key}:${value}`);
-    videoSettings = [];
+  for (const [key, value] of [
+    ['icePassword', find('ice-pwd:')],
+    ['iceUserNameFragment', find('ice-ufrag:')],
+    ['dtlsFingerprint', find('fingerprint:\\S+ ')?.toUpperCase()],
+  ]) {
+    if (value) lines.push(`a=general.${key}:${value}`);
+  }
+  for (const { type, msid, attributes } of offer.media) {
+    lines.push(`m=${type} 0 RTP/AVP`, `a=msid:${msid}`);
+    if (type !== 'video') continue;
+    for (const [key, value] of video) if (attributes.get(key) !== String(value)) lines.push(`a=${key}:${value}`);
+    video = [];
   }
   return `${lines.join('\r\n')}\r\n`;
 }

@@ -33,7 +33,7 @@ const maxRetained = 256;
 
 /** A number, or a string holding one (some servers send ids and ackids as strings); otherwise NaN. */
 function toNumber(value: unknown): number {
-  return typeof value === 'number' || (typeof value === 'string' && value.trim() !== '') ? Number(value) : NaN;
+  return typeof value === 'number' || (typeof value === 'string' && /\S/.test(value)) ? Number(value) : NaN;
 }
 
 export class SignalingProtocol {
@@ -41,7 +41,8 @@ export class SignalingProtocol {
   #serverId = -1;
   #nextAckId = 1;
   #maxReceivedAckId = 0;
-  readonly #retained: { ackid: number; text: string }[] = [];
+  /** Envelopes not yet acknowledged, oldest first, by ackid. */
+  #retained: [number, string][] = [];
 
   constructor(readonly peerName: string) {}
 
@@ -62,14 +63,13 @@ export class SignalingProtocol {
       peer_msg: { from: this.#ownId, to: this.#serverId, msg: JSON.stringify(payload) },
       ackid,
     });
-    this.#retained.push({ ackid, text });
-    if (this.#retained.length > maxRetained) this.#retained.shift();
+    if (this.#retained.push([ackid, text]) > maxRetained) this.#retained.shift();
     return text;
   }
 
   /** Every envelope not yet acknowledged, oldest first: sent again whenever a socket (re)opens. */
   unacknowledged(): string[] {
-    return this.#retained.map((entry) => entry.text);
+    return this.#retained.map((entry) => entry[1]);
   }
 
   /** Reads one server text frame: what to act on, and the acknowledgement to send back. */
@@ -83,32 +83,28 @@ export class SignalingProtocol {
     if (!isRecord(message)) return { events: [], malformed: true };
     // Any truthy `hb` is a heartbeat, so `{"hb": 0}` is read as an ordinary message, as Kit's own client does.
     if (message.hb) return { events: [], heartbeat: true };
-    if (message.ack !== undefined) {
-      const acked = toNumber(message.ack);
-      for (let index = this.#retained.length - 1; index >= 0; index--) {
-        if (this.#retained[index].ackid <= acked) this.#retained.splice(index, 1);
-      }
+    const { ack, ackid } = message;
+    if (ack !== undefined) {
+      const acked = toNumber(ack);
+      // Written so that an ack that is no number (NaN) removes nothing.
+      this.#retained = this.#retained.filter(([retained]) => !(retained <= acked));
     }
-    if (message.ackid === undefined || message.ackid === null) {
-      // A frame holding only an acknowledgement carries nothing else to act on.
-      return message.ack === undefined ? this.#dispatch(message) : { events: [] };
-    }
-    const ackid = toNumber(message.ackid);
-    if (!Number.isFinite(ackid)) return { events: [], malformed: true };
+    // A frame holding only an acknowledgement carries nothing else to act on.
+    if (ackid == null) return ack === undefined ? this.#dispatch(message) : { events: [] };
+    const received = toNumber(ackid);
+    if (!Number.isFinite(received)) return { events: [], malformed: true };
     // Ackids increase but need not be consecutive; anything not above the highest seen is a re-sent duplicate.
-    const receipt: SignalingReceipt = ackid > this.#maxReceivedAckId ? this.#dispatch(message) : { events: [] };
-    this.#maxReceivedAckId = Math.max(this.#maxReceivedAckId, ackid);
-    receipt.ack = JSON.stringify({ ack: this.#maxReceivedAckId });
+    const receipt: SignalingReceipt = received > this.#maxReceivedAckId ? this.#dispatch(message) : { events: [] };
+    receipt.ack = JSON.stringify({ ack: (this.#maxReceivedAckId = Math.max(this.#maxReceivedAckId, received)) });
     return receipt;
   }
 
-  #dispatch(message: Record<string, unknown>): SignalingReceipt {
-    const { peer_info: info, peer_msg: envelope, error } = message;
+  #dispatch({ peer_info: info, peer_msg: envelope, error }: Record<string, unknown>): SignalingReceipt {
     if (isRecord(info)) {
       const id = toNumber(info.id);
       if (!Number.isFinite(id)) return { events: [], malformed: true };
       const name = typeof info.name === 'string' ? info.name : '';
-      if (name === this.peerName || this.#ownId === 0) this.#ownId = id;
+      if (name === this.peerName || !this.#ownId) this.#ownId = id;
       return { events: [{ type: 'peer-info', id, name }] };
     }
     if (isRecord(envelope)) {
@@ -126,8 +122,7 @@ export class SignalingProtocol {
         ? { events: [{ type: 'peer-message', from: this.#serverId, message: inner }] }
         : { events: [], malformed: true };
     }
-    if (error) return { events: [{ type: 'error', error: typeof error === 'string' ? error : JSON.stringify(error) }] };
-    return { events: [] };
+    return { events: error ? [{ type: 'error', error: typeof error === 'string' ? error : JSON.stringify(error) }] : [] };
   }
 }
 
@@ -154,9 +149,11 @@ export interface SignalingBase {
 /** The sign-in URL: `<ws|wss>://host:port[/path]/sign_in?peer_id=<name>&version=2[&query][&reconnect=1]`. */
 export function signInUrl(base: SignalingBase, peerName: string, options: { reconnect?: boolean; query?: string } = {}): string {
   const host = base.host.includes(':') && !base.host.startsWith('[') ? `[${base.host}]` : base.host;
-  let path = (base.path ?? '').replace(/\/+$/, '');
-  if (path && !path.startsWith('/')) path = `/${path}`;
-  if (!path.endsWith('/sign_in')) path += '/sign_in';
+  // Without trailing slashes, with a leading one, and with `/sign_in` at the end unless it is there already.
+  const path = (base.path ?? '')
+    .replace(/\/+$/, '')
+    .replace(/^(?=[^/])/, '/')
+    .replace(/(\/sign_in)?$/, '/sign_in');
   const query = options.query?.replace(/^[?&]+/, '');
   return (
     `${base.secure ? 'wss' : 'ws'}://${host}:${base.port}${path}?peer_id=${encodeURIComponent(peerName)}&version=2` +

@@ -104,6 +104,11 @@ describe('parseCursorMessage', () => {
     assert.equal(parseCursorMessage(null as unknown as ArrayBuffer), undefined);
   });
 
+  it('reads text frames as no message, even when the text is a number', () => {
+    for (const text of ['12', '0', '1 2 3']) assert.equal(parseCursorMessage(text as unknown as ArrayBuffer), undefined, text);
+    assert.equal(parseCursorMessage([0, 2] as unknown as ArrayBuffer), undefined, 'an array of bytes is no binary message');
+  });
+
   it('never throws on random bytes', () => {
     const next = random(99);
     for (let index = 0; index < 500; index++) {

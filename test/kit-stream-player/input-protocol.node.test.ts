@@ -157,6 +157,28 @@ describe('key tables', () => {
     }
   });
 
+  it('map every key of the table, aliases included, and every letter, digit and function key', () => {
+    // prettier-ignore
+    const table: Record<string, number> = {
+      Backspace: 0x08, Tab: 0x09, NumpadClear: 0x0c, Enter: 0x0d, NumpadEnter: 0x0d, Pause: 0x13, CapsLock: 0x14,
+      Lang1: 0x15, Lang2: 0x19, Escape: 0x1b, Space: 0x20, PageUp: 0x21, PageDown: 0x22, End: 0x23, Home: 0x24,
+      ArrowLeft: 0x25, ArrowUp: 0x26, ArrowRight: 0x27, ArrowDown: 0x28, PrintScreen: 0x2a, Insert: 0x2d, Delete: 0x2e,
+      MetaLeft: 0x5b, OSLeft: 0x5b, MetaRight: 0x5c, OSRight: 0x5c, ContextMenu: 0x5d,
+      NumpadMultiply: 0x6a, NumpadAdd: 0x6b, NumpadSubtract: 0x6d, NumpadDecimal: 0x6e, NumpadDivide: 0x6f,
+      NumLock: 0x90, ScrollLock: 0x91, ShiftLeft: 0xa0, ShiftRight: 0xa1, ControlLeft: 0xa2, ControlRight: 0xa3,
+      AltLeft: 0xa4, AltRight: 0xa5, Semicolon: 0xba, Equal: 0xbb, NumpadEqual: 0xbb, Comma: 0xbc, NumpadComma: 0xbc,
+      Minus: 0xbd, Period: 0xbe, Slash: 0xbf, Backquote: 0xc0, IntlYen: 0xc1, IntlRo: 0xc2, BracketLeft: 0xdb,
+      Backslash: 0xdc, BracketRight: 0xdd, Quote: 0xde, IntlBackslash: 0xe2, KanaMode: 0xe9, Convert: 0xea, NonConvert: 0xeb,
+    };
+    for (let i = 0; i < 26; i++) table[`Key${String.fromCharCode(65 + i)}`] = 0x41 + i;
+    for (let i = 0; i < 10; i++) Object.assign(table, { [`Digit${i}`]: 0x30 + i, [`Numpad${i}`]: 0x60 + i });
+    for (let i = 1; i <= 24; i++) table[`F${i}`] = 0x6f + i;
+    for (const [code, vk] of Object.entries(table)) assert.equal(virtualKeyCode(code), vk, code);
+    for (const code of ['OSFoo', 'NumpadEscape', 'NumpadEnd', 'Enter/NumpadEnter', 'Meta', 'Numpad', 'Key', 'Digit', 'F']) {
+      assert.equal(virtualKeyCode(code), 0, code);
+    }
+  });
+
   it('set a modifier bit only while another key is pressed with it', () => {
     const flags = (code: string, held: Partial<Record<'shiftKey' | 'ctrlKey' | 'altKey' | 'metaKey', boolean>>) =>
       modifierFlags({ shiftKey: false, ctrlKey: false, altKey: false, metaKey: false, code, ...held });

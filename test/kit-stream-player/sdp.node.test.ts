@@ -452,6 +452,25 @@ describe('answerNvstSdp', () => {
   });
 });
 
+describe('answerNvstSdp reading the browser answer', () => {
+  it('takes the first line that starts with the attribute, and nothing from the middle of a line', () => {
+    const offer = parseNvstSdp('v=0\no=x\ns=-\nt=0 0\n');
+    assert.ok(offer);
+    const answer = sdp(
+      'v=0',
+      's=a=ice-ufrag:inside',
+      'a=ice-ufrag:first',
+      'a=ice-ufrag:second',
+      'a=fingerprint:sha-256 ab:cd',
+      'a=ice-pwd:p w',
+    );
+    const text = answerNvstSdp(offer, answer, { width: 1, height: 1, fps: 1, maxBitrateKbps: 1 });
+    assert.match(text, /\r\na=general\.icePassword:p\r\na=general\.iceUserNameFragment:first\r\na=general\.dtlsFingerprint:AB:CD\r\n/);
+    const lf = answerNvstSdp(offer, answer.replace(/\r\n/g, '\n'), { width: 1, height: 1, fps: 1, maxBitrateKbps: 1 });
+    assert.equal(lf, text, 'LF line ends read the same');
+  });
+});
+
 describe('SDP helpers on garbage', () => {
   it('never throw on random text', () => {
     const next = random(7);

@@ -294,6 +294,15 @@ describe('signInUrl', () => {
     assert.equal(url('/'), 'wss://h:1/sign_in');
   });
 
+  it('normalises the path prefix before /sign_in', () => {
+    const url = (path: string) => signInUrl({ secure: true, host: 'h', port: 1, path }, NAME).replace(/\?.*/, '');
+    assert.equal(url('sign_in'), 'wss://h:1/sign_in');
+    assert.equal(url('/sign_in/'), 'wss://h:1/sign_in');
+    assert.equal(url('/a/sign_in/sign_in'), 'wss://h:1/a/sign_in/sign_in');
+    assert.equal(url('/x/sign_inx'), 'wss://h:1/x/sign_inx/sign_in');
+    assert.equal(url('//a//'), 'wss://h:1//a/sign_in');
+  });
+
   it('appends the extra query, then reconnect=1', () => {
     const base = { secure: false, host: '10.0.0.1', port: 48322 };
     assert.equal(
