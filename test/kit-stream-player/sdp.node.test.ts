@@ -16,6 +16,7 @@ import {
   rewriteCandidate,
   rewriteSdpCandidates,
 } from '../../src/kit-stream-player/sdp.js';
+import { seededRandom } from '../support/random.js';
 
 const sdp = (...lines: string[]) => `${lines.join('\r\n')}\r\n`;
 
@@ -119,14 +120,7 @@ function section(text: string, kind: string): string[] {
   return lines.slice(start, end < 0 ? undefined : end);
 }
 
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const random = seededRandom;
 
 describe('rewriteCandidate', () => {
   it('replaces the address and port fields and keeps the rest', () => {

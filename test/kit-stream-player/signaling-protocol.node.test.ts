@@ -7,18 +7,11 @@
 import assert from 'node:assert/strict';
 import { describe, it, mock } from 'node:test';
 import { SignalingProtocol, createPeerName, sessionProtocol, signInUrl } from '../../src/kit-stream-player/signaling-protocol.js';
+import { seededRandom } from '../support/random.js';
 
 const NAME = 'peer-1234567890';
 
-/** A small seeded PRNG, so the fuzz cases are the same on every run. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const random = seededRandom;
 
 /** A protocol that has seen the usual start: its own peer_info (id 7), the server's (id 1), then an offer from 1. */
 function signedIn(): SignalingProtocol {

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decodeInputMessage, encodeInputHandshake } from '../../../demo/simulators/kit/media/input-decoder.js';
 import type { DecodedInput } from '../../../demo/simulators/kit/media/input-decoder.js';
+import { seededRandom } from '../../support/random.js';
 
 /** Bytes from a hex dump as printed in the document (spaces ignored). */
 function hex(dump: string): Buffer {
@@ -255,17 +256,7 @@ describe('framing violations', () => {
 });
 
 describe('robustness', () => {
-  /** mulberry32: a small seeded PRNG, so a failure reproduces. */
-  function prng(seed: number): () => number {
-    let state = seed >>> 0;
-    return () => {
-      state = (state + 0x6d2b79f5) >>> 0;
-      let t = state;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
+  const prng = seededRandom;
 
   it('never throws on random bytes and always returns well-formed items', () => {
     const random = prng(0x5eed);
