@@ -52,7 +52,9 @@ export type KitCloseReason =
   | 'connect-timeout'
   | 'stream-ended'
   /** The server ended the stream (`peerRemoved`, `BYE`, `exitMessage`): reconnecting would not bring it back. */
-  | 'server-ended';
+  | 'server-ended'
+  /** The signaling server reported an error (`{"error": ...}` other than `peerRemoved`). */
+  | 'server-error';
 
 /** Where input goes: Kit's binary input protocol on `input_channel_v1`. */
 export interface KitInputSink {

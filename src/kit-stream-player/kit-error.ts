@@ -22,6 +22,8 @@ export type KitErrorCode =
   | 'configuration'
   /** The stream itself failed (signaling, ICE, reconnects exhausted). */
   | 'connection'
+  /** Kit's signaling server reported an error; the message carries its text. */
+  | 'signaling'
   /** The server ended the stream before it started; the element reports it as `kit-session-ended`, not as an error. */
   | 'server-ended';
 

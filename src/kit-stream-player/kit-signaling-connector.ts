@@ -181,7 +181,8 @@ class KitSignalingConnection implements KitConnection {
     this.#log('closing:', detail);
     this.close();
     if (this.#settle) {
-      this.#settle.reject(new KitStreamError(reason === 'server-ended' ? 'server-ended' : 'connection', detail));
+      const code = reason === 'server-ended' ? reason : reason === 'server-error' ? 'signaling' : 'connection';
+      this.#settle.reject(new KitStreamError(code, detail));
       this.#settle = undefined;
     } else {
       this.#options.onClosed(reason, detail);
@@ -248,7 +249,7 @@ class KitSignalingConnection implements KitConnection {
       else if (event.type === 'bye') this.#fail('server-ended', 'The server ended the stream.');
       else if (event.type === 'error')
         this.#fail(
-          event.error === 'peerRemoved' ? 'server-ended' : 'signaling-error',
+          event.error === 'peerRemoved' ? 'server-ended' : 'server-error',
           event.error === 'peerRemoved'
             ? 'The server ended the stream (peerRemoved).'
             : `The signaling server reported an error: ${event.error}`,

@@ -559,7 +559,7 @@ export class KitStreamPlayer extends LiveElement {
       if (session) {
         const lost = await this.#streamOnce(session, readyAt, signal);
         // Reconnecting would not bring back a stream the server ended.
-        if (lost.serverEnded) throw new KitStreamError('server-ended', lost.message);
+        if (lost.final) throw new KitStreamError(lost.final, lost.message);
         if (lost.streamed) failures = 0;
         lastMessage = lost.message;
       }
@@ -598,7 +598,7 @@ export class KitStreamPlayer extends LiveElement {
     session: KitReadySession,
     readyAt: number,
     signal: AbortSignal,
-  ): Promise<{ message: string; streamed: boolean; serverEnded?: boolean }> {
+  ): Promise<{ message: string; streamed: boolean; final?: 'server-ended' | 'signaling' }> {
     const attempt = new AbortController();
     const attemptSignal = AbortSignal.any([signal, attempt.signal]);
     let onLost!: (reason: KitCloseReason, message: string) => void;
@@ -637,15 +637,16 @@ export class KitStreamPlayer extends LiveElement {
       } catch (error) {
         if (isAbort(error, signal)) throw error;
         const message = error instanceof Error ? error.message : String(error);
-        const serverEnded = error instanceof KitStreamError && error.code === 'server-ended';
-        this.emit('kit-disconnected', { id: session.id, reason: serverEnded ? 'server-ended' : 'connect-failed', message });
-        return { message, streamed: false, serverEnded };
+        const code = error instanceof KitStreamError ? error.code : undefined;
+        const final = code === 'server-ended' || code === 'signaling' ? code : undefined;
+        this.emit('kit-disconnected', { id: session.id, reason: final === 'server-ended' ? 'server-ended' : 'connect-failed', message });
+        return { message, streamed: false, final };
       }
       this.#connection = connection;
       const early = await Promise.race([this.#firstFrame(connection, attemptSignal), lost]);
       if (early) {
         this.emit('kit-disconnected', { id: session.id, reason: early.reason, message: early.message });
-        return { message: early.message, streamed: false, serverEnded: early.reason === 'server-ended' };
+        return { message: early.message, streamed: false, final: finalFor(early.reason) };
       }
       streamed = true;
       this.#setState('streaming');
@@ -663,7 +664,7 @@ export class KitStreamPlayer extends LiveElement {
       monitor = this.#watch(session.id, connection);
       const end = await lost;
       this.emit('kit-disconnected', { id: session.id, reason: end.reason, message: end.message });
-      return { message: end.message, streamed, serverEnded: end.reason === 'server-ended' };
+      return { message: end.message, streamed, final: finalFor(end.reason) };
     } finally {
       clearInterval(monitor);
       attempt.abort();
@@ -843,6 +844,11 @@ export class KitStreamPlayer extends LiveElement {
   readonly #onPageShow = (event: PageTransitionEvent): void => {
     if (event.persisted && !this.#stopped) this.#restart('replaced');
   };
+}
+
+/** Endings that reconnecting would not undo: the server ended the stream, or its signaling reported an error. */
+function finalFor(reason: KitCloseReason): 'server-ended' | 'signaling' | undefined {
+  return reason === 'server-ended' ? reason : reason === 'server-error' ? 'signaling' : undefined;
 }
 
 function positive(value: number, fallback: number): number {

@@ -271,6 +271,31 @@ describe('<kit-stream-player> streaming', function () {
             buttons: type === 'pointerup' ? 0 : 1,
           }),
         );
+      type Input = { kind: string; framed: boolean; sentAtUs?: number } & Record<string, unknown>;
+      // Like NVIDIA's client, the element writes plain events until the version handshake reaches it (§5.1): move
+      // the pointer until a move arrives in the announced framing, then count only what follows.
+      let seen = 0;
+      await waitUntil(
+        async () => {
+          area.dispatchEvent(
+            new PointerEvent('pointermove', {
+              clientX: box.left + 165,
+              clientY: box.top + 200,
+              bubbles: true,
+              composed: true,
+              pointerId: 1,
+              isPrimary: true,
+            }),
+          );
+          const moves = await sim.inspect<Input[]>(ready.id, 'input');
+          seen = moves.length;
+          return moves.some((event) => event.kind === 'move' && event.framed === (version === 3));
+        },
+        'no move arrived in the announced framing',
+        { timeout: 5000, interval: 100 },
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      seen = (await sim.inspect<Input[]>(ready.id, 'input')).length;
       pointer('pointerdown', 20, 100); // on the left bar: not forwarded
       pointer('pointerup', 20, 100);
       pointer('pointerdown', 160 + 100, 150);
@@ -283,11 +308,10 @@ describe('<kit-stream-player> streaming', function () {
       key('keyup', { key: 'a', code: 'KeyA' });
       key('keydown', { key: 'Tab', code: 'Tab' });
 
-      type Input = { kind: string; framed: boolean; sentAtUs?: number } & Record<string, unknown>;
       let input: Input[] = [];
       await waitUntil(
         async () => {
-          input = await sim.inspect<Input[]>(ready.id, 'input');
+          input = (await sim.inspect<Input[]>(ready.id, 'input')).slice(seen);
           return input.filter((event) => event.kind === 'key').length >= 2;
         },
         'the app did not receive the key',
@@ -372,6 +396,17 @@ describe('<kit-stream-player> streaming', function () {
       expect(errors).to.have.length(0);
     });
   }
+
+  it('reports a signaling error from the server as kit-error code signaling, without reconnecting', async () => {
+    const { element, sim, ready } = await streamingPlayer();
+    await oneEvent(element, 'kit-connected');
+    const error = oneEvent(element, 'kit-error');
+    await sim.sessionFault(ready.id, 'signaling-error');
+    expect((await error).detail).to.include({ code: 'signaling' });
+    expect((await error).detail.message).to.contain('serverOverloaded');
+    expect(element.state).to.equal('error');
+    expect((await sim.inspect<{ reconnects: number }>(ready.id, 'sign-in').catch(() => ({ reconnects: 0 }))).reconnects).to.equal(0);
+  });
 
   it('reports the app timer warning as kit-timer-warning', async () => {
     const { element, sim, ready } = await streamingPlayer();
