@@ -284,6 +284,7 @@ describe('AppStreamer adapter', () => {
     const fake = new FakeLibrary(4);
     const ready = await playerWith(fake.AppStreamer);
     await waitUntil(() => fake.config !== undefined, 'AppStreamer.connect was not called', { timeout: 3000 });
+    const connectedEvent = oneEvent(element!, 'kit-connected');
     fake.callback('onStart', { action: 'start', status: 'success' });
     // The fake library draws no frames: the element waits for one before it calls the stream live.
     const video = document.getElementById(fake.config!.videoElementId as string) as HTMLVideoElement;
@@ -291,7 +292,7 @@ describe('AppStreamer adapter', () => {
     canvas.getContext('2d')!.fillRect(0, 0, 64, 32);
     video.srcObject = canvas.captureStream(10);
     await video.play().catch(() => undefined);
-    const connected = await oneEvent(element!, 'kit-connected');
+    const connected = await connectedEvent;
     expect(connected.detail.id).to.equal(ready.id);
     expect(element!.state).to.equal('streaming');
 
