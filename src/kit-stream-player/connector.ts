@@ -58,6 +58,8 @@ export type KitCloseReason =
 
 /** Where input goes: Kit's binary input protocol on `input_channel_v1`. */
 export interface KitInputSink {
+  /** `performance.now()` where the input clock starts: event timestamps count from here. */
+  readonly startedAt?: number;
   /** One raw event (type as u32 LE first), framed for the protocol version the server announced. */
   sendEvent(event: Uint8Array): void;
   /** Text (IME results, paste) as type-23 chunks. */

@@ -26,7 +26,15 @@ export type PicturePoint = { x: number; y: number; refWidth: number; refHeight: 
  * drawn with `fit`. Kit scales by the reference size itself, so the picture's CSS size is the reference: with `cover` it
  * is the whole picture, cropped part included; before the first frame it is the box. `undefined` on `contain`'s bars.
  */
-export function toPicturePoint(x: number, y: number, box: Size, stream: Size, fit: KitVideoFit): PicturePoint | undefined {
+export function toPicturePoint(
+  x: number,
+  y: number,
+  box: Size,
+  stream: Size,
+  fit: KitVideoFit,
+  /** Clamp points on `contain`'s bars to the picture's edge instead, as for a drag that leaves the picture. */
+  clampToPicture = false,
+): PicturePoint | undefined {
   if (!(box.width > 0 && box.height > 0)) return undefined;
   let { width, height } = box;
   if (fit !== 'fill' && stream.width > 0 && stream.height > 0) {
@@ -36,7 +44,7 @@ export function toPicturePoint(x: number, y: number, box: Size, stream: Size, fi
   }
   const pictureX = x - (box.width - width) / 2;
   const pictureY = y - (box.height - height) / 2;
-  if (fit === 'contain' && (pictureX < 0 || pictureY < 0 || pictureX > width || pictureY > height)) return undefined;
+  if (fit === 'contain' && !clampToPicture && (pictureX < 0 || pictureY < 0 || pictureX > width || pictureY > height)) return undefined;
   const refWidth = Math.trunc(width);
   const refHeight = Math.trunc(height);
   const clamp = (value: number, max: number) => Math.min(Math.max(Math.trunc(value), 0), max);
@@ -84,7 +92,8 @@ export class InputForwarder {
     const move = (event: MouseEvent) => {
       const rect = surface.getBoundingClientRect();
       const stream = { width: video.videoWidth, height: video.videoHeight };
-      const point = toPicturePoint(event.clientX - rect.left, event.clientY - rect.top, rect, stream, fit());
+      // While a button is down (a drag, the pointer captured), moves past the picture's edge stay on its edge.
+      const point = toPicturePoint(event.clientX - rect.left, event.clientY - rect.top, rect, stream, fit(), buttons.size > 0);
       if (point) pendingMove = encodeMouseMove(point.x, point.y, point.refWidth, point.refHeight, time(event));
       return point;
     };
@@ -135,6 +144,8 @@ export class InputForwarder {
     const onKey = (down: boolean, event: KeyboardEvent) => {
       // Tab stays with the page so keyboard users can always leave the stream; IME keystrokes end up as text.
       if (event.isComposing || event.code === 'Tab' || event.key === 'Tab') return;
+      // Ctrl+V / Cmd+V stay with the browser, whose paste event sends the page's clipboard as text.
+      if ((event.ctrlKey || event.metaKey) && event.code === 'KeyV') return;
       if (!virtualKeyCode(event.code)) {
         // Keys without a physical key code (virtual keyboards, unusual layouts) are typed as text.
         if (down && /^.$/u.test(event.key)) {
@@ -145,10 +156,14 @@ export class InputForwarder {
       }
       event.preventDefault();
       // Auto-repeats of a held key, and releases of keys pressed before the stream had focus, are not sent.
-      if (down === keys.has(event.code)) return;
+      if (down ? event.repeat : !keys.has(event.code)) return;
       const flags = lockKeyFlags(event, windows);
       if (flags !== lockFlags) send(encodeLockKeys((lockFlags = flags)));
+      // macOS sends no key-up for keys pressed while Cmd is held: a key pressed again was released meanwhile.
+      if (down && keys.has(event.code)) sendKey(false, event.code, modifierFlags(event), event);
       sendKey(down, event.code, modifierFlags(event), event);
+      // For the same reason, releasing Cmd releases every key still held.
+      if (!down && event.key === 'Meta') keys.forEach((code) => sendKey(false, code, 0, event));
     };
 
     const on = <K extends keyof HTMLElementEventMap>(type: K, listener: (event: HTMLElementEventMap[K]) => void) =>

@@ -1,7 +1,15 @@
 import { isRecord } from '../internal/http.js';
-import type { KitAppMessage, KitCloseReason, KitConnectOptions, KitConnection, KitConnector, KitStreamStats } from './connector.js';
+import type {
+  KitAppMessage,
+  KitCloseReason,
+  KitConnectOptions,
+  KitConnection,
+  KitConnector,
+  KitInputSink,
+  KitStreamStats,
+} from './connector.js';
 import { CursorStyles, parseCursorMessage } from './cursor.js';
-import { InputChannelWriter } from './input-protocol.js';
+import { InputChannelWriter, encodeHeartbeat } from './input-protocol.js';
 import { KitStreamError } from './kit-error.js';
 import { answerNvstSdp, mungeAnswer, mungeOffer, parseNvstSdp, preferCodecs, rewriteCandidate } from './sdp.js';
 import { SignalingProtocol, createPeerName, sessionProtocol, signInUrl } from './signaling-protocol.js';
@@ -40,17 +48,29 @@ export class KitSignalingConnector implements KitConnector {
 
 class KitSignalingConnection implements KitConnection {
   readonly #protocol = new SignalingProtocol(createPeerName());
-  readonly #peer = new RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle' });
+  // The default bundle policy, as NVIDIA's client: max-bundle would refuse an offer without a BUNDLE group.
+  readonly #peer = new RTCPeerConnection({ iceServers: [] });
   readonly #sampler = new StatsSampler(() => this.#peer.getStats());
   readonly #inputChannel: RTCDataChannel;
   readonly #cursorChannel: RTCDataChannel;
   readonly #cursors = new CursorStyles();
-  readonly input: InputChannelWriter;
+  readonly #writer: InputChannelWriter;
+  readonly input: KitInputSink;
+  /** Kit warned that the viewer is idle: the next input goes with an input heartbeat (§5.8). */
+  #idleWarned = false;
+  /** One stream for every remote track, so that an audio track in a stream of its own never replaces the video. */
+  readonly #media = new MediaStream();
   #control: RTCDataChannel | undefined;
   readonly #queue: string[] = [];
   #socket: WebSocket | undefined;
   /** Sockets opened so far; every one after the first is a re-open of the same session (`&reconnect=1`). */
   #opens = 0;
+  /** Re-opens in a row that did not reach `open`: the backoff grows with them. */
+  #failedOpens = 0;
+  /** Re-opens a socket that went silent after it had been sending heartbeats. */
+  #watchdog: ReturnType<typeof setTimeout> | undefined;
+  #lastHeartbeat = 0;
+  #heartbeatGap = 0;
   #reopenTimer: ReturnType<typeof setTimeout> | undefined;
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
   #disconnectedTimer: ReturnType<typeof setTimeout> | undefined;
@@ -67,12 +87,21 @@ class KitSignalingConnection implements KitConnection {
     this.#cursorChannel = this.#peer.createDataChannel('cursor_channel', { ordered: true });
     this.#inputChannel.binaryType = this.#cursorChannel.binaryType = 'arraybuffer';
     const startedAt = performance.now();
-    this.input = new InputChannelWriter(
+    const writer = (this.#writer = new InputChannelWriter(
       (bytes) => {
         if (this.#inputChannel.readyState === 'open') this.#inputChannel.send(bytes as Uint8Array<ArrayBuffer>);
       },
       () => Math.round((performance.now() - startedAt) * 1000),
-    );
+    ));
+    this.input = {
+      startedAt,
+      sendEvent: (event) => {
+        if (this.#idleWarned) writer.sendEvent(encodeHeartbeat());
+        this.#idleWarned = false;
+        writer.sendEvent(event);
+      },
+      sendText: (text) => writer.sendText(text),
+    };
   }
 
   open(): Promise<KitConnection> {
@@ -96,9 +125,9 @@ class KitSignalingConnection implements KitConnection {
         if (candidate?.candidate && !/ tcp /i.test(candidate.candidate))
           this.#sendPeerMessage({ sdpMLineIndex: candidate.sdpMLineIndex, sdpMid: candidate.sdpMid, candidate: candidate.candidate });
       });
-      peer.addEventListener('track', (event) => {
-        const stream = event.streams[0] ?? new MediaStream([event.track]);
-        if (video.srcObject !== stream) video.srcObject = stream;
+      peer.addEventListener('track', ({ track }) => {
+        this.#media.addTrack(track);
+        if (video.srcObject !== this.#media) video.srcObject = this.#media;
         video.play().catch(() => {
           // Autoplay may be refused until the user interacts; the element offers its own controls.
         });
@@ -121,10 +150,10 @@ class KitSignalingConnection implements KitConnection {
           );
       });
       this.#inputChannel.addEventListener('message', ({ data }) => {
-        if (this.input.receive(data as ArrayBuffer)) this.#log('input protocol version', this.input.version);
+        if (data instanceof ArrayBuffer && this.#writer.receive(data)) this.#log('input protocol version', this.#writer.version);
       });
       this.#cursorChannel.addEventListener('message', ({ data }) => {
-        const update = parseCursorMessage(data as ArrayBuffer);
+        const update = data instanceof ArrayBuffer ? parseCursorMessage(data) : undefined;
         const cursor = update && this.#cursors.apply(update);
         if (cursor) this.#options.onCursor?.(cursor);
       });
@@ -147,19 +176,22 @@ class KitSignalingConnection implements KitConnection {
 
   close(): void {
     if (this.#closed) return;
-    // Tells the app that the viewer left, as NVIDIA's client does on stop.
-    if (this.#control?.readyState === 'open') this.#control.send(JSON.stringify({ exitMessage: { code: 0 } }));
     this.#closed = true;
     this.#options.signal.removeEventListener('abort', this.#onAbort);
-    clearTimeout(this.#reopenTimer);
-    clearTimeout(this.#connectTimer);
-    clearTimeout(this.#disconnectedTimer);
-    for (const channel of [this.#control, this.#inputChannel, this.#cursorChannel]) channel?.close();
-    this.#peer.close();
+    for (const timer of [this.#reopenTimer, this.#connectTimer, this.#disconnectedTimer, this.#watchdog]) clearTimeout(timer);
+    const closePeer = () => {
+      for (const channel of [this.#control, this.#inputChannel, this.#cursorChannel]) channel?.close();
+      this.#peer.close();
+    };
+    // Tells the app that the viewer left, as NVIDIA's client does on stop, and gives the message a moment to leave.
+    if (this.#control?.readyState === 'open') {
+      this.#control.send(JSON.stringify({ exitMessage: { code: 0 } }));
+      setTimeout(closePeer, 50);
+    } else closePeer();
     this.#closeSocket(1000, 'closed by client');
+    for (const track of this.#media.getTracks()) track.stop();
     const { video } = this.#options;
-    if (video.srcObject instanceof MediaStream) for (const track of video.srcObject.getTracks()) track.stop();
-    video.srcObject = null;
+    if (video.srcObject === this.#media) video.srcObject = null;
   }
 
   readonly #onAbort = (): void => {
@@ -202,17 +234,24 @@ class KitSignalingConnection implements KitConnection {
       { reconnect: this.#opens++ > 0 },
     );
     this.#log('signaling', url);
+    const protocol = sessionProtocol(target.sessionId, accessToken);
+    // A subprotocol is an HTTP token; the browser's own error would quote it, access token included.
+    if (!/^[\w!#$%&'*+.^`|~-]+$/.test(protocol)) {
+      this.#fail('signaling-error', 'The session id or access token has characters a WebSocket subprotocol cannot carry.');
+      return;
+    }
     let socket: WebSocket;
     try {
-      socket = new WebSocket(url, sessionProtocol(target.sessionId, accessToken));
-    } catch (error) {
-      this.#fail('signaling-error', `The signaling address is not valid: ${(error as Error).message}`);
+      socket = new WebSocket(url, protocol);
+    } catch {
+      this.#fail('signaling-error', `The signaling address is not valid: ${url}`);
       return;
     }
     this.#socket = socket;
     let opened = false;
     socket.addEventListener('open', () => {
       opened = true;
+      this.#failedOpens = 0;
       // Whatever the server has not acknowledged may have been lost with the previous socket.
       for (const text of this.#protocol.unacknowledged()) this.#write(text);
     });
@@ -228,9 +267,35 @@ class KitSignalingConnection implements KitConnection {
         this.#fail('signaling-closed', `Signaling closed (${why}).`);
         return;
       }
-      const delay = Math.min(250 * 2 ** Math.min(this.#opens, 6), 10_000);
+      const delay = Math.min(500 * 2 ** this.#failedOpens++, 10_000);
       this.#reopenTimer = setTimeout(() => this.#openSocket(), delay);
     });
+  }
+
+  /**
+   * A socket that sent heartbeats and then fell silent for three of their periods (at least 10 s) is half-open, as
+   * after a laptop's sleep or a changed network: it is re-opened. A server that never sends heartbeats is never
+   * judged by them, and silence alone never ends the stream.
+   */
+  #onHeartbeat(): void {
+    const now = performance.now();
+    if (this.#lastHeartbeat) this.#heartbeatGap = now - this.#lastHeartbeat;
+    this.#lastHeartbeat = now;
+    this.#armWatchdog();
+  }
+
+  #armWatchdog(): void {
+    clearTimeout(this.#watchdog);
+    if (!this.#heartbeatGap) return;
+    this.#watchdog = setTimeout(
+      () => {
+        this.#log('signaling silent, re-opening');
+        this.#lastHeartbeat = this.#heartbeatGap = 0;
+        this.#closeSocket(4000, 'no heartbeat');
+        this.#openSocket();
+      },
+      Math.max(10_000, 3 * this.#heartbeatGap),
+    );
   }
 
   #closeSocket(code: number, reason: string): void {
@@ -242,7 +307,11 @@ class KitSignalingConnection implements KitConnection {
   #onSignalingMessage(data: unknown): void {
     if (this.#closed || typeof data !== 'string') return;
     const { events, ack, heartbeat } = this.#protocol.receive(data);
-    if (!heartbeat) this.#log('signaling in', data);
+    if (heartbeat) this.#onHeartbeat();
+    else {
+      this.#armWatchdog();
+      this.#log('signaling in', data);
+    }
     if (ack) this.#write(ack);
     for (const event of events) {
       if (event.type === 'peer-message') void this.#onPeerMessage(event.message);
@@ -276,13 +345,16 @@ class KitSignalingConnection implements KitConnection {
         if (nvst) reply.nvstSdp = answerNvstSdp(nvst, sdp, { width, height, fps, maxBitrateKbps });
         this.#sendPeerMessage(reply);
       } else if (typeof message.candidate === 'string' && message.candidate !== '') {
-        const candidate = rewriteCandidate(message.candidate.replace(/^a=/, ''), target.host, target.mediaPort);
+        const candidate = rewriteCandidate(message.candidate, target.host, target.mediaPort);
         if (candidate === undefined) return;
-        await peer.addIceCandidate({
-          candidate,
-          sdpMid: typeof message.sdpMid === 'string' ? message.sdpMid : undefined,
-          sdpMLineIndex: typeof message.sdpMLineIndex === 'number' ? message.sdpMLineIndex : 0,
-        });
+        // One candidate the browser cannot use is no reason to end a stream that may well flow over another.
+        await peer
+          .addIceCandidate({
+            candidate,
+            sdpMid: typeof message.sdpMid === 'string' ? message.sdpMid : undefined,
+            sdpMLineIndex: typeof message.sdpMLineIndex === 'number' ? message.sdpMLineIndex : 0,
+          })
+          .catch((error: unknown) => this.#log('candidate refused:', String(error)));
       }
     } catch (error) {
       this.#fail('signaling-error', `The server's session description was refused: ${String(error)}`);
@@ -327,6 +399,8 @@ class KitSignalingConnection implements KitConnection {
         this.#options.onMessage({ eventType: message.event_type, payload: message.payload });
     } else if (isRecord(frame.timerNotification)) {
       const { code, secondsLeft } = frame.timerNotification;
+      // The idle warning: Kit expects an input heartbeat with the viewer's next input (§5.8).
+      if (Number(code) === 4) this.#idleWarned = true;
       this.#options.onTimerWarning?.(Number(code) || 0, Number(secondsLeft) || 0);
     } else if (frame.exitMessage !== undefined) {
       this.#fail('server-ended', 'The app ended the stream.');

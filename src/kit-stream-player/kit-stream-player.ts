@@ -658,7 +658,7 @@ export class KitStreamPlayer extends LiveElement {
           video: this.#mediaVideo(),
           fit: () => this.fit,
           sink: connection.input,
-          startedAt: performance.now(),
+          startedAt: connection.input.startedAt ?? performance.now(),
         });
       }
       monitor = this.#watch(session.id, connection);

@@ -92,7 +92,8 @@ export class SignalingProtocol {
     // A frame holding only an acknowledgement carries nothing else to act on.
     if (ackid == null) return ack === undefined ? this.#dispatch(message) : { events: [] };
     const received = toNumber(ackid);
-    if (!Number.isFinite(received)) return { events: [], malformed: true };
+    // Only a positive whole number is an ackid: one like 1e300 would make every later message look like a duplicate.
+    if (!Number.isSafeInteger(received) || received <= 0) return { events: [], malformed: true };
     // Ackids increase but need not be consecutive; anything not above the highest seen is a re-sent duplicate.
     const receipt: SignalingReceipt = received > this.#maxReceivedAckId ? this.#dispatch(message) : { events: [] };
     receipt.ack = JSON.stringify({ ack: (this.#maxReceivedAckId = Math.max(this.#maxReceivedAckId, received)) });

@@ -215,6 +215,45 @@ describe('InputForwarder', () => {
     expect(dispatch(new MouseEvent('contextmenu', { bubbles: true, cancelable: true })).defaultPrevented).to.equal(true);
   });
 
+  it('leaves Ctrl+V and Cmd+V to the browser, whose paste sends the text', () => {
+    const ctrl = key('keydown', 'KeyV', { ctrlKey: true });
+    const cmd = key('keydown', 'KeyV', { metaKey: true });
+    expect(sent).to.deep.equal([]);
+    expect(ctrl.defaultPrevented || cmd.defaultPrevented, 'the browser may paste').to.equal(false);
+  });
+
+  it('releases keys that macOS never reports released while Cmd was held', () => {
+    const metaDown = key('keydown', 'MetaLeft', { key: 'Meta', metaKey: true });
+    const c = key('keydown', 'KeyC', { metaKey: true });
+    const meta = key('keyup', 'MetaLeft', { key: 'Meta' });
+    expect(sent.slice(1)).to.deep.equal([
+      `03 00 00 00 00 5B 00 00 00 00 ${ts(metaDown)}`,
+      `03 00 00 00 00 43 00 08 00 00 ${ts(c)}`,
+      `04 00 00 00 00 5B 00 00 00 00 ${ts(meta)}`,
+      `04 00 00 00 00 43 00 00 00 00 ${ts(meta)}`,
+    ]);
+    sent = [];
+    // A second press of a key whose release was lost sends the release first.
+    key('keydown', 'KeyX');
+    const again = key('keydown', 'KeyX');
+    expect(sent.slice(-2)).to.deep.equal([`04 00 00 00 00 58 00 00 00 00 ${ts(again)}`, `03 00 00 00 00 58 00 00 00 00 ${ts(again)}`]);
+  });
+
+  it('keeps a drag on the picture when the pointer leaves it over the bars', async () => {
+    pointer('pointerdown', 320, 240, { button: 0, buttons: 1 });
+    sent = [];
+    const drag = pointer('pointermove', 320, 10, { buttons: 1 });
+    await nextFrame();
+    await nextFrame();
+    expect(sent).to.deep.equal([`05 00 00 00 01 40 00 00 00 00 02 80 01 68 00 00 00 00 ${ts(drag)}`]);
+    pointer('pointerup', 320, 10, { button: 0 });
+    sent = [];
+    pointer('pointermove', 320, 10);
+    await nextFrame();
+    await nextFrame();
+    expect(sent, 'without a button, the bars are outside the picture').to.deep.equal([]);
+  });
+
   it('releases held keys when the stream loses focus', () => {
     surface.focus();
     const down = key('keydown', 'ShiftLeft', { shiftKey: true });

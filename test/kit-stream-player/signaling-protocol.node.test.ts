@@ -205,7 +205,11 @@ describe('SignalingProtocol malformed input', () => {
     assert.deepEqual(protocol.receive(undefined as unknown as string), { events: [], malformed: true });
     assert.deepEqual(protocol.receive('{"ackid":"abc","peer_info":{"id":1}}'), { events: [], malformed: true });
     assert.deepEqual(protocol.receive('{"ackid":1e400,"peer_info":{"id":1}}'), { events: [], malformed: true });
+    for (const ackid of ['1e300', '1.5', '-3', '0'])
+      assert.deepEqual(protocol.receive(`{"ackid":${ackid},"peer_info":{"id":1}}`), { events: [], malformed: true }, ackid);
     assert.equal(protocol.ownId, 0);
+    // None of them moved the highest ackid seen: the next real message is delivered.
+    assert.equal(protocol.receive(`{"ackid":2,"peer_info":{"id":7,"name":"${NAME}"}}`).events.length, 1);
   });
 
   it('never throws on random text or on random envelope-shaped JSON', () => {

@@ -414,6 +414,29 @@ describe('<kit-stream-player> streaming', function () {
     const warning = oneEvent(element, 'kit-timer-warning');
     await sim.sessionFault(ready.id, 'timer-warning');
     expect((await warning).detail).to.deep.equal({ code: 4, secondsLeft: 30 });
+    // After the idle warning, the viewer's next input goes with an input heartbeat (§5.8).
+    const area = videoArea(element);
+    const box = area.getBoundingClientRect();
+    area.dispatchEvent(
+      new WheelEvent('wheel', {
+        clientX: box.left + 320,
+        clientY: box.top + 120,
+        deltaY: 100,
+        bubbles: true,
+        composed: true,
+        cancelable: true,
+      }),
+    );
+    type Input = { kind: string };
+    let input: Input[] = [];
+    await waitUntil(
+      async () => (input = await sim.inspect<Input[]>(ready.id, 'input')).some((event) => event.kind === 'wheel'),
+      'no wheel',
+      {
+        timeout: 5000,
+      },
+    );
+    expect(input.map((event) => event.kind).slice(-2)).to.deep.equal(['heartbeat', 'wheel']);
   });
 
   it('answers an offer that carries nvstSdp with its own', async () => {
@@ -458,6 +481,16 @@ describe('<kit-stream-player> streaming', function () {
     } finally {
       Object.assign(console, originals);
     }
+  });
+
+  it('never quotes an access token a WebSocket subprotocol cannot carry', async () => {
+    const token = 'dG9rZW4=+/';
+    const { element } = await streamingPlayer({ 'max-reconnects': '0' }, (player) => (player.accessToken = token));
+    const error = await oneEvent(element, 'kit-error');
+    expect(error.detail.message).to.contain('cannot carry');
+    expect(JSON.stringify(error.detail)).not.to.contain(token);
+    await element.updateComplete;
+    expect(element.shadowRoot!.innerHTML).not.to.contain(token);
   });
 
   it('fails clearly when the gateway refuses the access token', async () => {

@@ -390,9 +390,10 @@ export class KitMediaSession implements KitMediaSessionHandle {
       const receivedAt = performance.timeOrigin + performance.now();
       // A client writes plain events until the handshake reaches it (§5.1): with version 3 announced, plain events
       // are accepted while the handshake may still be on its way (a second), unless the client already framed one.
+      // Messages in the framed forms (0x23, and 0x22 for text and the heartbeat) are read as the announced version.
       if (bytes[0] === 0x23) this.framedInputSeen.add(peer);
-      const inFlight = performance.now() - (this.handshakeSentAt.get(peer) ?? 0) < 1000;
-      const version = this.framedInputSeen.has(peer) || !inFlight ? this.config.inputVersion : 2;
+      const plainAllowed = !this.framedInputSeen.has(peer) && performance.now() - (this.handshakeSentAt.get(peer) ?? 0) < 1000;
+      const version = plainAllowed && bytes[0] !== 0x23 && bytes[0] !== 0x22 ? 2 : this.config.inputVersion;
       const events = decodeInputMessage(bytes, version).map((event) => ({ ...event, receivedAt }));
       const replies = this.app.input(events);
       for (const frame of replies.control) peer.sendOnChannel(KIT_CONTROL_CHANNEL_LABEL, frame);
