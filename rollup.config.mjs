@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import nodeResolve from '@rollup/plugin-node-resolve';
 import terser from '@rollup/plugin-terser';
 import typescript from '@rollup/plugin-typescript';
+import ts from 'typescript';
 
 /** Entry points of the npm build. The element entries and `react` register tags; `theta-proxy*` run on servers. */
 const entries = {
@@ -21,6 +22,8 @@ const entries = {
   'theta-proxy': 'src/theta-proxy/index.ts',
   'theta-proxy-cli': 'src/theta-proxy/cli.ts',
   react: 'src/react/index.ts',
+  'react/kit-stream-player': 'src/react/kit-stream-player.ts',
+  'react/theta-live-setup': 'src/react/theta-live-setup.ts',
 };
 
 /** Self-contained CDN files: each element alone, and both together. `types` is the entry's declaration file. */
@@ -46,11 +49,12 @@ const typescriptOptions = {
 await rm('dist', { recursive: true, force: true });
 
 /**
- * Collapses the white space and comments of the elements' `css` templates, which no minifier of JavaScript touches.
+ * Collapses the white space and comments of the elements' `css` templates, and the line breaks of their `html`
+ * templates, which no minifier of JavaScript touches.
  * The templates hold plain CSS without interpolations; white space is kept where CSS needs it (between values,
  * and before a `:` that may start a pseudo-class of a descendant).
  */
-function minifyCssTemplates() {
+function minifyTemplates() {
   const minify = (css) =>
     css
       .replace(/\/\*[\s\S]*?\*\//g, '')
@@ -60,12 +64,47 @@ function minifyCssTemplates() {
       .replace(/;}/g, '}')
       .trim();
   return {
-    name: 'minify-css-templates',
+    name: 'minify-templates',
     transform(code, id) {
-      if (!id.endsWith('.styles.ts')) return null;
-      return { code: code.replace(/css\s*`([^`$]*)`/g, (_, body) => `css\`${minify(body)}\``), map: null };
+      if (id.endsWith('.styles.ts')) return { code: code.replace(/css\s*`([^`$]*)`/g, (_, body) => `css\`${minify(body)}\``), map: null };
+      if (!id.endsWith('.ts') || !/\bhtml\s*`/.test(code)) return null;
+      return { code: minifyHtmlTemplates(code, id), map: null };
     },
   };
+}
+
+/**
+ * Collapses the line breaks and indentation in the literal parts of `html` templates: between tags they go,
+ * elsewhere (text, attribute lists) they become one space. Expressions are never touched: the templates are found
+ * with TypeScript's parser, so nested templates and `${...}` are handled as code.
+ */
+function minifyHtmlTemplates(code, fileName) {
+  const source = ts.createSourceFile(fileName, code, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
+  /** [start, end) of each literal part, in source order. */
+  const parts = [];
+  const visit = (node) => {
+    if (ts.isTaggedTemplateExpression(node) && ts.isIdentifier(node.tag) && node.tag.text === 'html') {
+      const template = node.template;
+      if (ts.isNoSubstitutionTemplateLiteral(template)) parts.push([template.getStart(source) + 1, template.end - 1]);
+      else {
+        parts.push([template.head.getStart(source) + 1, template.head.end - 2]);
+        for (const span of template.templateSpans)
+          parts.push([span.literal.getStart(source) + 1, span.literal.end - (ts.isTemplateTail(span.literal) ? 1 : 2)]);
+      }
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  parts.sort((a, b) => b[0] - a[0]);
+  let out = code;
+  for (const [start, end] of parts) {
+    const text = out
+      .slice(start, end)
+      .replace(/>\s*\n\s*</g, '><')
+      .replace(/\s*\n\s*/g, ' ');
+    out = out.slice(0, start) + text + out.slice(end);
+  }
+  return out;
 }
 
 /** Three compression passes: a few hundred bytes off each CDN file. */
@@ -105,11 +144,19 @@ export default [
       chunkFileNames: 'chunks/[name]-[hash].js',
       // Maps stay out of the npm package (see `files`), so the files carry no reference to them.
       sourcemap: 'hidden',
-      banner: (chunk) => (chunk.isEntry && chunk.name === 'theta-proxy-cli' ? '#!/usr/bin/env node' : ''),
+      // The React wrappers run in the browser only: "use client" lets Next.js Server Components import them.
+      banner: (chunk) =>
+        !chunk.isEntry
+          ? ''
+          : chunk.name === 'theta-proxy-cli'
+            ? '#!/usr/bin/env node'
+            : chunk.name.startsWith('react')
+              ? "'use client';"
+              : '',
     },
     plugins: [
       typescript({ ...typescriptOptions, outDir: 'dist', rootDir: 'src', declaration: true, declarationDir: 'dist/types' }),
-      minifyCssTemplates(),
+      minifyTemplates(),
       executableCli(),
     ],
   },
@@ -132,10 +179,6 @@ export default [
         plugins: [terser({ ...terserOptions, module: false })],
       },
     ],
-    plugins: [
-      nodeResolve({ browser: true }),
-      typescript({ ...typescriptOptions, outDir: 'dist/cdn', rootDir: 'src' }),
-      minifyCssTemplates(),
-    ],
+    plugins: [nodeResolve({ browser: true }), typescript({ ...typescriptOptions, outDir: 'dist/cdn', rootDir: 'src' }), minifyTemplates()],
   })),
 ];
