@@ -8,8 +8,29 @@ export default {
   litelement: true,
   // package.json's `customElements` field is written by hand; by default the analyzer rewrites package.json.
   packagejson: false,
-  plugins: [defineElementCalls(), internalStateIsNotAnAttribute()],
+  // Order matters: `internalStateIsNotAnAttribute` reads the private fields that `publicApiOnly` then drops.
+  plugins: [defineElementCalls(), internalStateIsNotAnAttribute(), publicApiOnly()],
 };
+
+/**
+ * custom-elements.json is the elements' public contract (editors, framework types and the README are generated
+ * from it), so it lists only what a page may use: private, protected, `#private` and `_`-prefixed members are
+ * implementation details that would otherwise make up about a third of the file and invite use of internals.
+ * Attributes, events, slots, parts and CSS properties are public by nature and stay.
+ */
+function publicApiOnly() {
+  const isPublic = (member) => (member.privacy ?? 'public') === 'public' && !/^[#_]/.test(member.name);
+  return {
+    name: 'live-stream-elements:public-api-only',
+    packageLinkPhase({ customElementsManifest }) {
+      for (const module of customElementsManifest.modules) {
+        for (const declaration of module.declarations ?? []) {
+          if (declaration.members) declaration.members = declaration.members.filter(isPublic);
+        }
+      }
+    },
+  };
+}
 
 /**
  * The elements declare their reactive properties in `static properties`, where internal state is `{state: true}`

@@ -34,7 +34,7 @@ const browserFiles = [
 const elementFiles = ['src/**/*.ts', 'demo/*.ts', 'test/**/*.test.ts', 'test/bench/*-page.ts'];
 
 export default defineConfig(
-  globalIgnores(['dist/', 'coverage/', 'custom-elements.json', 'demo/react/app.js']),
+  globalIgnores(['dist/', 'coverage/', '.tmp/', 'custom-elements.json', 'demo/react/app.js']),
 
   js.configs.recommended,
   tseslint.configs.recommended,
