@@ -91,6 +91,16 @@ describe('the packed package', { skip: missingBuild, timeout: 120_000 }, () => {
       'dist/theta-proxy-cli.js',
       'dist/types/index.d.ts',
       'dist/types/react/index.d.ts',
+      'LICENSE',
+      'CHANGELOG.md',
+      'dist/react/kit-stream-player.js',
+      'dist/react/theta-live-setup.js',
+      'dist/jsx.d.ts',
+      'dist/vue.d.ts',
+      'dist/svelte.d.ts',
+      'dist/web-types.json',
+      'dist/vscode.html-custom-data.json',
+      'dist/vscode.css-custom-data.json',
     ]) {
       assert.ok(tarballFiles.includes(file), `${file} is not in the package`);
     }
@@ -114,13 +124,29 @@ describe('the packed package', { skip: missingBuild, timeout: 120_000 }, () => {
       '/theta-proxy.js',
       '/react',
       '/react.js',
+      '/react/kit-stream-player.js',
+      '/react/theta-live-setup.js',
       '/custom-elements.json',
+      '/web-types.json',
+      '/vscode.html-custom-data.json',
+      '/vscode.css-custom-data.json',
       '/package.json',
-      ...Object.keys(cdnFiles).flatMap((name) => [`/cdn/${name}.js`, `/cdn/${name}.iife.js`]),
     ].map((subpath) => `${packageName}${subpath}`);
-    const script = `const specifiers = ${JSON.stringify(specifiers)};
-console.log(JSON.stringify(specifiers.map((specifier) => import.meta.resolve(specifier))));`;
-    const resolved = JSON.parse(await run(process.execPath, ['--input-type=module', '-e', script], consumer)) as string[];
+    // The CDN files are for browsers only: they resolve under the browser condition, and a server never picks them.
+    const cdnSpecifiers = Object.keys(cdnFiles).flatMap((name) =>
+      [`/cdn/${name}.js`, `/cdn/${name}.iife.js`].map((file) => `${packageName}${file}`),
+    );
+    const script = (list: string[]) => `const specifiers = ${JSON.stringify(list)};
+console.log(JSON.stringify(specifiers.map((specifier) => { try { return import.meta.resolve(specifier); } catch (error) { return error.code; } })));`;
+    const resolved = [
+      ...(JSON.parse(await run(process.execPath, ['--input-type=module', '-e', script(specifiers)], consumer)) as string[]),
+      ...(JSON.parse(
+        await run(process.execPath, ['--conditions=browser', '--input-type=module', '-e', script(cdnSpecifiers)], consumer),
+      ) as string[]),
+    ];
+    specifiers.push(...cdnSpecifiers);
+    const onServer = JSON.parse(await run(process.execPath, ['--input-type=module', '-e', script(cdnSpecifiers)], consumer)) as string[];
+    assert.deepEqual(new Set(onServer), new Set(['ERR_PACKAGE_PATH_NOT_EXPORTED']), 'a CDN file resolves without the browser condition');
     for (const [index, url] of resolved.entries()) {
       const file = new URL(url).pathname;
       assert.ok(file.startsWith(installed), `${specifiers[index]} resolved outside the package: ${file}`);
@@ -236,6 +262,9 @@ import { createThetaProxy, type ThetaProxyOptions } from '${packageName}/theta-p
 import { createThetaProxy as createThetaProxyAgain } from '${packageName}/theta-proxy.js';
 import { KitStreamPlayer as KitStreamPlayerComponent, ThetaLiveSetup as ThetaLiveSetupComponent, type KitStreamPlayerElement } from '${packageName}/react';
 import { kitStreamPlayerEvents } from '${packageName}/react.js';
+import { KitStreamPlayer as KitStreamPlayerWrapper } from '${packageName}/react/kit-stream-player.js';
+import { ThetaLiveSetup as ThetaLiveSetupWrapper } from '${packageName}/react/theta-live-setup.js';
+import type {} from '${packageName}/jsx';
 import { KitStreamPlayer as KitStreamPlayerFromCdn } from '${packageName}/cdn/live-stream-elements.js';
 import manifest from '${packageName}/custom-elements.json' with { type: 'json' };
 
@@ -274,6 +303,12 @@ export const view = (
     {/* @ts-expect-error maxReconnects is a number */}
     <KitStreamPlayerComponent maxReconnects="three" />
     <ThetaLiveSetupComponent apiBase="/api/theta" onThetaIngestorSelected={(event) => event.detail.key.length} />
+    <KitStreamPlayerWrapper server="https://example.test/streaming" onKitMessage={(event) => event.detail.eventType} />
+    <ThetaLiveSetupWrapper apiBase="/api/theta" />
+    <kit-stream-player server="https://example.test/streaming" app-id="usd-viewer" fit="cover" onkit-connected={(event) => event.detail.timeToFirstFrame} />
+    {/* @ts-expect-error fit is 'contain' | 'cover' | 'fill' */}
+    <kit-stream-player fit="stretch" />
+    <theta-live-setup api-base="/api/theta" />
   </>
 );
 console.log(classes, handlers, eventName, playerRef, manifest.schemaVersion);
