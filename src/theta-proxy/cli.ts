@@ -3,18 +3,29 @@
  *
  *   THETA_SA_ID=srvacc_... THETA_SA_SECRET=... live-stream-elements theta-proxy --port 8787 \
  *     [--host 127.0.0.1] [--upstream URL] [--allowed-origins https://a.example,https://b.example] [--base-path /api/theta]
+ *     [--trust-proxy]
+ *
+ * It passes each streamer's address upstream as `X-Forwarded-For` (so the ingestor list can be nearest to the
+ * streamer rather than to this server): the socket's address, or with `--trust-proxy` the one a reverse proxy
+ * in front of it appended to `X-Forwarded-For`.
  *
  * The credentials come from the environment only: command lines show up in process lists and shell history.
  */
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { serveFetchHandler, type ServedFetchHandler } from './node-server.js';
+import { serveFetchHandler, socketClientAddress, type ServedFetchHandler } from './node-server.js';
 import { createThetaProxy, defaultThetaUpstream } from './theta-proxy.js';
 
 export const thetaProxyUsage = `Usage: live-stream-elements theta-proxy [--port 8787] [--host 127.0.0.1]
        [--upstream ${defaultThetaUpstream}] [--allowed-origins ORIGIN,ORIGIN|*] [--base-path /prefix]
-Environment: THETA_SA_ID and THETA_SA_SECRET (the service account the proxy acts as).`;
+       [--trust-proxy]
+Environment: THETA_SA_ID and THETA_SA_SECRET (the service account the proxy acts as).
+The streamer's address goes upstream as X-Forwarded-For, so that ingestors come nearest to the streamer
+first rather than nearest to this server: by default the address of the connection.
+  --trust-proxy  Only behind a reverse proxy of yours that appends X-Forwarded-For and is the only way in:
+                 the streamer's address is then the last X-Forwarded-For entry. Without it the header a
+                 client sends is ignored, since anyone can write it.`;
 
 /** A refusal to start, with the exit code the process should end with. */
 export class ThetaProxyCliError extends Error {
@@ -33,6 +44,8 @@ export interface ThetaProxyCliSettings {
   upstream: string;
   allowedOrigins: string[] | '*' | undefined;
   basePath: string;
+  /** Take the streamer's address from the last `X-Forwarded-For` entry rather than from the socket. */
+  trustProxy: boolean;
 }
 
 export const defaultProxyPort = 8787;
@@ -50,6 +63,7 @@ export function parseThetaProxyArgs(argv: readonly string[]): ThetaProxyCliSetti
         upstream: { type: 'string' },
         'allowed-origins': { type: 'string' },
         'base-path': { type: 'string' },
+        'trust-proxy': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -74,6 +88,7 @@ export function parseThetaProxyArgs(argv: readonly string[]): ThetaProxyCliSetti
               .map((origin) => origin.trim())
               .filter((origin) => origin !== ''),
     basePath: values['base-path'] ?? '',
+    trustProxy: values['trust-proxy'] === true,
   };
 }
 
@@ -97,6 +112,7 @@ export async function runThetaProxyCli(
       upstream: settings.upstream,
       allowedOrigins: settings.allowedOrigins,
       basePath: settings.basePath,
+      clientAddress: (request) => socketClientAddress(request, { trustProxy: settings.trustProxy }),
     });
   } catch (error) {
     // Option errors name the option, never its value, so they are safe to show.
@@ -112,7 +128,10 @@ export async function runThetaProxyCli(
       1,
     );
   }
-  log(`Theta proxy for ${serviceAccountId} listening on ${served.url}${settings.basePath} (upstream ${settings.upstream})`);
+  log(
+    `Theta proxy for ${serviceAccountId} listening on ${served.url}${settings.basePath} (upstream ${settings.upstream}; ` +
+      `streamer addresses from ${settings.trustProxy ? 'X-Forwarded-For, --trust-proxy' : 'the connection'})`,
+  );
   return served;
 }
 

@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
-import type { FetchHandler } from './theta-proxy.js';
+import { normalizeIpAddress, type FetchHandler } from './theta-proxy.js';
 
 export interface ServeOptions {
   /** Default 0: a free port. */
@@ -21,6 +21,33 @@ export interface ServedFetchHandler {
   server: Server;
   /** Stops listening and closes every open connection. */
   close(): Promise<void>;
+}
+
+export interface ClientAddressOptions {
+  /**
+   * The server is reachable only through a reverse proxy of yours (nginx, Caddy, a load balancer) that appends
+   * the address it saw to `X-Forwarded-For`. Default `false`: the header is ignored, since anyone can send it.
+   */
+  trustProxy?: boolean;
+}
+
+/** The socket address of each request {@link toWebRequest} built; weak, so it goes with the request. */
+const socketAddresses = new WeakMap<Request, string>();
+
+/**
+ * Who sent a request that {@link serveFetchHandler} (or {@link toWebRequest}) built, for the proxy's
+ * `clientAddress` option: the socket's remote address. With `trustProxy`, the last `X-Forwarded-For` entry
+ * instead, the one the trusted reverse proxy wrote (earlier entries come from the client and prove nothing);
+ * the socket's address when the header is absent (a direct connection); `undefined` when that last entry is
+ * not an IP address, rather than mistaking the reverse proxy for the client.
+ */
+export function socketClientAddress(request: Request, options: ClientAddressOptions = {}): string | undefined {
+  if (options.trustProxy) {
+    const forwarded = request.headers.get('X-Forwarded-For');
+    if (forwarded !== null && forwarded.trim() !== '') return normalizeIpAddress(forwarded.split(',').at(-1)!);
+  }
+  const socketAddress = socketAddresses.get(request);
+  return socketAddress === undefined ? undefined : normalizeIpAddress(socketAddress);
 }
 
 export async function serveFetchHandler(handler: FetchHandler, options: ServeOptions = {}): Promise<ServedFetchHandler> {
@@ -98,7 +125,10 @@ export function toWebRequest(req: IncomingMessage, fallbackAuthority: string, si
     // Required by Node's fetch for a streamed body.
     init.duplex = 'half';
   }
-  return new Request(url, init);
+  const request = new Request(url, init);
+  const remoteAddress = req.socket?.remoteAddress;
+  if (remoteAddress) socketAddresses.set(request, remoteAddress);
+  return request;
 }
 
 /** Writes a Fetch Response to a Node response, streaming its body with back-pressure. */

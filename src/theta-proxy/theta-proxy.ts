@@ -34,6 +34,27 @@ export interface ThetaProxyOptions {
   fetch?: typeof globalThis.fetch;
   /** Path prefix the handler is mounted under, e.g. `/api/theta`; default none. */
   basePath?: string;
+  /**
+   * The streamer's address as the platform knows it, passed upstream as `X-Forwarded-For`.
+   *
+   * The service sorts `GET /ingestor/filter` nearest first from the caller's IP address. Behind this proxy the
+   * caller is the proxy's server, so without this option "nearest" means nearest to the proxy, not to the
+   * streamer. Whether the service honours `X-Forwarded-For` is not documented; sending it costs nothing.
+   *
+   * Return the address the platform itself saw, never one the browser could write: Cloudflare Workers
+   * `request.headers.get('CF-Connecting-IP')`, Bun `server.requestIP(request)?.address`, Deno
+   * `info.remoteAddr.hostname` (kept in a `WeakMap` keyed by the request, as only the `Deno.serve` callback sees
+   * it), or, behind a reverse proxy of your own, the address it appended. The `theta-proxy` command fills it in from the socket. Anything that is not an IPv4 or IPv6
+   * address (and a throw) means no header; `::ffff:`-mapped IPv4 is sent as plain IPv4.
+   */
+  clientAddress?: (request: Request) => string | undefined;
+  /**
+   * Whether to keep the `X-Forwarded-For` the request arrives with, appending `clientAddress` to it. Default
+   * `false`: a browser can send any `X-Forwarded-For`, so it is dropped and only `clientAddress` goes upstream.
+   * Set it only when every request reaches the proxy through infrastructure of yours that writes the header;
+   * entries that are not IP addresses are dropped either way.
+   */
+  trustForwardedFor?: boolean;
 }
 
 export const defaultThetaUpstream = 'https://api.thetavideoapi.com';
@@ -42,6 +63,9 @@ export const defaultUpstreamTimeoutMs = 15_000;
 
 /** Upstream answers larger than this are refused: the livestream calls return a few kilobytes. */
 const maxUpstreamBodyBytes = 1024 * 1024;
+
+/** At most this many `X-Forwarded-For` entries go upstream (the last ones, nearest to the proxy). */
+const maxForwardedAddresses = 16;
 
 /** Ids the service issues (`stream_...`, `srvacc_...`, `0x...`): no dots, slashes or escapes, so no path tricks. */
 const idPattern = /^[A-Za-z0-9_-]{1,128}$/;
@@ -59,8 +83,14 @@ interface ProxyRoute {
   /** Whether the call carries a JSON body (`{}` when the page sends none). */
   hasBody: boolean;
   /** Query parameters passed through to the upstream; all others are dropped. */
-  query?: readonly string[];
+  query?: readonly QueryParameter[];
   upstreamPath(ids: string[], serviceAccountId: string): string | ProxyRefusal;
+}
+
+interface QueryParameter {
+  name: string;
+  /** Why a value is refused (a 400), or `undefined` when it may be forwarded; no check forwards any value. */
+  refuse?: (value: string) => string | undefined;
 }
 
 interface ProxyRefusal {
@@ -92,7 +122,7 @@ const routes: readonly ProxyRoute[] = [
     idNames: ['service account id'],
     methods: ['GET'],
     hasBody: false,
-    query: ['status'],
+    query: [{ name: 'status' }],
     upstreamPath: ([accountId], serviceAccountId) =>
       accountId === 'me' || accountId === serviceAccountId
         ? `/service_account/${serviceAccountId}/streams`
@@ -103,6 +133,15 @@ const routes: readonly ProxyRoute[] = [
     idNames: [],
     methods: ['GET'],
     hasBody: false,
+    // Public code passes metres (40000000, about the Earth's circumference, to list every ingestor); the
+    // unit is not documented, so the proxy only checks that it is a plain non-negative number.
+    query: [
+      {
+        name: 'max_distance',
+        refuse: (value) =>
+          /^\d{1,12}(\.\d{1,6})?$/.test(value) ? undefined : 'max_distance must be a non-negative number, such as 40000000',
+      },
+    ],
     upstreamPath: () => '/ingestor/filter',
   },
   {
@@ -136,8 +175,12 @@ class BodyRefusal extends Error {
  * or `serveFetchHandler(handler, {port})` from `./node-server.js` in Node.
  *
  * Paths (after `basePath`): `POST /stream`, `GET|DELETE /stream/{id}`,
- * `GET /service_account/{id or "me"}/streams?status=on|off`, `GET /ingestor/filter`,
- * `PUT /ingestor/{id}/select`, `PUT /ingestor/{id}/unselect`. Anything else is a 404.
+ * `GET /service_account/{id or "me"}/streams?status=on|off`, `GET /ingestor/filter?max_distance=N`,
+ * `PUT /ingestor/{id}/select`, `PUT /ingestor/{id}/unselect`. Anything else is a 404. Only the query
+ * parameters shown are forwarded (the others are dropped); a malformed `max_distance` is a 400.
+ *
+ * The ingestor list comes back nearest first to whoever calls the service, which is this proxy: set
+ * `clientAddress` so the streamer's address goes upstream as `X-Forwarded-For`.
  */
 export function createThetaProxy(options: ThetaProxyOptions): FetchHandler {
   const serviceAccountId = options.serviceAccountId;
@@ -154,6 +197,30 @@ export function createThetaProxy(options: ThetaProxyOptions): FetchHandler {
   // Called through a wrapper so a platform fetch is never invoked with a foreign `this`.
   const upstreamFetch: typeof globalThis.fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const secretForms = secretSpellings(secret);
+  const clientAddress = options.clientAddress;
+  if (clientAddress !== undefined && typeof clientAddress !== 'function') throw new TypeError('clientAddress must be a function');
+  const trustForwardedFor = options.trustForwardedFor === true;
+
+  /** The `X-Forwarded-For` to send upstream: the trusted incoming chain, if any, then the streamer's address. */
+  function forwardedFor(request: Request): string | undefined {
+    const chain: string[] = [];
+    if (trustForwardedFor) {
+      for (const entry of (request.headers.get('X-Forwarded-For') ?? '').split(',')) {
+        const address = normalizeIpAddress(entry);
+        if (address !== undefined) chain.push(address);
+      }
+    }
+    let own: unknown;
+    try {
+      own = clientAddress?.(request);
+    } catch {
+      // Only the ingestors' order depends on it: a failing lookup must not cost the streamer the call.
+      own = undefined;
+    }
+    const address = typeof own === 'string' ? normalizeIpAddress(own) : undefined;
+    if (address !== undefined) chain.push(address);
+    return chain.length === 0 ? undefined : chain.slice(-maxForwardedAddresses).join(', ');
+  }
 
   /** Removes the secret from anything headed back to the page, however the upstream spelled it. */
   function scrub(text: string): string {
@@ -210,6 +277,16 @@ export function createThetaProxy(options: ThetaProxyOptions): FetchHandler {
     const target = route.upstreamPath(ids, serviceAccountId);
     if (typeof target !== 'string') return errorResponse(target.status, target.message, headers);
 
+    const upstreamUrl = new URL(upstream + target);
+    for (const { name, refuse } of route.query ?? []) {
+      const values = url.searchParams.getAll(name);
+      if (values.length > 1) return errorResponse(400, `${name} may be given only once`, headers);
+      if (values.length === 0) continue;
+      const refusal = refuse?.(values[0]);
+      if (refusal !== undefined) return errorResponse(400, refusal, headers);
+      upstreamUrl.searchParams.set(name, values[0]);
+    }
+
     let body: string | undefined;
     if (route.hasBody) {
       try {
@@ -220,17 +297,14 @@ export function createThetaProxy(options: ThetaProxyOptions): FetchHandler {
       }
     }
 
-    const upstreamUrl = new URL(upstream + target);
-    for (const name of route.query ?? []) {
-      const value = url.searchParams.get(name);
-      if (value !== null) upstreamUrl.searchParams.set(name, value);
-    }
     const upstreamHeaders = new Headers({
       Accept: request.headers.get('Accept') ?? 'application/json',
       'x-tva-sa-id': serviceAccountId,
       'x-tva-sa-secret': secret,
     });
     if (body !== undefined) upstreamHeaders.set('Content-Type', 'application/json');
+    const forwarded = forwardedFor(request);
+    if (forwarded !== undefined) upstreamHeaders.set('X-Forwarded-For', forwarded);
 
     const timeout = AbortSignal.timeout(upstreamTimeoutMs);
     const signal = anySignal([timeout, request.signal]);
@@ -281,6 +355,35 @@ export function createThetaProxy(options: ThetaProxyOptions): FetchHandler {
       return errorResponse(500, 'The Theta proxy failed unexpectedly', corsHeaders(origin, allowed));
     }
   };
+}
+
+/**
+ * An IPv4 or IPv6 address in canonical form, or `undefined` for anything else. Tolerates the spellings
+ * platforms use for client addresses: surrounding spaces, `[v6]`, a `:port`, an IPv6 zone (`%eth0`, dropped),
+ * and `::ffff:`-mapped IPv4 (returned as plain IPv4). Uses the URL parser for IPv6, so it runs anywhere.
+ */
+export function normalizeIpAddress(value: string): string | undefined {
+  let text = value.trim();
+  if (text.length > 64) return undefined;
+  const ipv4 = /^(\d{1,3}(?:\.\d{1,3}){3})(?::\d{1,5})?$/.exec(text);
+  if (ipv4) return ipv4[1].split('.').every((part) => Number(part) <= 255 && (part.length === 1 || part[0] !== '0')) ? ipv4[1] : undefined;
+  const bracketed = /^\[([^\]]*)\](?::\d{1,5})?$/.exec(text);
+  if (bracketed) text = bracketed[1];
+  text = text.replace(/%[A-Za-z0-9_.-]{1,32}$/, '');
+  if (!/^[0-9A-Fa-f:.]{2,45}$/.test(text) || !text.includes(':')) return undefined;
+  let host: string;
+  try {
+    host = new URL(`http://[${text}]/`).hostname;
+  } catch {
+    return undefined;
+  }
+  const mapped = /^\[::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})\]$/.exec(host);
+  if (mapped) {
+    const high = parseInt(mapped[1], 16);
+    const low = parseInt(mapped[2], 16);
+    return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
+  }
+  return host.slice(1, -1);
 }
 
 /** Reads a JSON request body within `maxBytes`, checking as it streams, and returns it re-serialized. */

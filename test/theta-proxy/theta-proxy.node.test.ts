@@ -5,8 +5,9 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { createThetaProxy, type ThetaProxyOptions } from '../../src/theta-proxy/index.js';
-import { serveFetchHandler, type ServedFetchHandler } from '../../src/theta-proxy/node-server.js';
-import { parseThetaProxyArgs } from '../../src/theta-proxy/cli.js';
+import { normalizeIpAddress } from '../../src/theta-proxy/theta-proxy.js';
+import { serveFetchHandler, socketClientAddress, type ServedFetchHandler } from '../../src/theta-proxy/node-server.js';
+import { parseThetaProxyArgs, runThetaProxyCli, ThetaProxyCliError } from '../../src/theta-proxy/cli.js';
 
 const accountId = 'srvacc_proxytest';
 const secret = 'S3cr3t-proxy-value-9d2f41';
@@ -357,6 +358,172 @@ describe('Theta proxy', () => {
     assert.equal((await send(handler, '/api/thetaingestor/filter')).response.status, 404);
   });
 
+  test('forwards a valid max_distance on the ingestor list, and no other query parameter', async () => {
+    const handler = proxy();
+    for (const value of ['40000000', '0', '1500.5']) {
+      upstream.reset();
+      const { response } = await send(handler, `/ingestor/filter?lat=1&max_distance=${value}&secret=x`);
+      assert.equal(response.status, 200, value);
+      assert.equal(upstream.requests[0]!.url, `/ingestor/filter?max_distance=${value}`);
+    }
+    upstream.reset();
+    await send(handler, '/stream/stream_abc?max_distance=5');
+    assert.equal(upstream.requests[0]!.url, '/stream/stream_abc', 'only the ingestor list takes max_distance');
+  });
+
+  test('refuses a malformed max_distance with a 400 that says what is wrong', async () => {
+    const handler = proxy();
+    for (const query of [
+      'max_distance=-1',
+      'max_distance=abc',
+      'max_distance=',
+      'max_distance=1e3',
+      'max_distance=Infinity',
+      'max_distance=NaN',
+      'max_distance=0x10',
+      'max_distance=1.',
+      'max_distance=1,5',
+      'max_distance=%201',
+      'max_distance=1234567890123',
+    ]) {
+      const { response, json } = await send(handler, `/ingestor/filter?${query}`);
+      assert.equal(response.status, 400, query);
+      assert.equal(json.status, 'error');
+      assert.match(json.message, /max_distance must be a non-negative number/, query);
+    }
+    const twice = await send(handler, '/ingestor/filter?max_distance=1&max_distance=2');
+    assert.equal(twice.response.status, 400);
+    assert.match(twice.json.message, /max_distance may be given only once/);
+    assert.equal(upstream.requests.length, 0);
+  });
+
+  test('forwards DELETE /stream/{id} with its credentials and passes the answer back', async () => {
+    const handler = proxy({ allowedOrigins: ['https://studio.example'] });
+    const preflight = await send(handler, '/stream/stream_abc', {
+      method: 'OPTIONS',
+      headers: { Origin: 'https://studio.example', 'Access-Control-Request-Method': 'DELETE' },
+    });
+    assert.equal(preflight.response.status, 204);
+    assert.match(preflight.response.headers.get('access-control-allow-methods') ?? '', /\bDELETE\b/);
+
+    const deleted = await send(handler, '/stream/stream_abc', { method: 'DELETE', headers: { Origin: 'https://studio.example' } });
+    assert.equal(deleted.response.status, 200);
+    assert.equal(deleted.response.headers.get('access-control-allow-origin'), 'https://studio.example');
+    const [forwarded] = upstream.requests;
+    assert.equal(forwarded!.method, 'DELETE');
+    assert.equal(forwarded!.url, '/stream/stream_abc');
+    assert.equal(forwarded!.headers['x-tva-sa-id'], accountId);
+    assert.equal(forwarded!.headers['x-tva-sa-secret'], secret);
+    assert.equal(forwarded!.body, '', 'a delete carries no body');
+
+    upstream.respond = (_request, res) => {
+      res.writeHead(404, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ status: 'error', message: 'Stream not found' }));
+    };
+    const missing = await send(handler, '/stream/stream_gone', { method: 'DELETE' });
+    assert.equal(missing.response.status, 404);
+    assert.deepEqual(missing.json, { status: 'error', message: 'Stream not found' });
+    assert.equal(missing.text.includes(secret), false);
+    assert.equal((await send(handler, '/stream', { method: 'DELETE' })).response.status, 405);
+    assert.equal((await send(handler, '/stream/a.b', { method: 'DELETE' })).response.status, 400);
+    assert.equal(upstream.requests.length, 2);
+  });
+
+  test("passes clientAddress upstream as X-Forwarded-For, never the browser's own header", async () => {
+    const seen: Request[] = [];
+    const handler = proxy({
+      clientAddress: (request) => {
+        seen.push(request);
+        return '203.0.113.9';
+      },
+    });
+    const { response, text } = await send(handler, '/ingestor/filter?max_distance=100', {
+      headers: { 'X-Forwarded-For': '10.0.0.1, 10.0.0.2' },
+    });
+    assert.equal(response.status, 200);
+    assert.equal(upstream.requests[0]!.headers['x-forwarded-for'], '203.0.113.9');
+    assert.equal(upstream.requests[0]!.url, '/ingestor/filter?max_distance=100');
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0]!.url, 'http://proxy.test/ingestor/filter?max_distance=100', 'it is given the incoming request');
+    assert.equal(text.includes(secret), false);
+
+    upstream.reset();
+    await send(handler, '/stream', { method: 'POST', body: '{"name":"x"}', headers: { 'Content-Type': 'application/json' } });
+    assert.equal(upstream.requests[0]!.headers['x-forwarded-for'], '203.0.113.9', 'every forwarded call carries it');
+  });
+
+  test('keeps an incoming X-Forwarded-For only when told to trust it', async () => {
+    const trusted = proxy({ trustForwardedFor: true, clientAddress: () => '203.0.113.9' });
+    await send(trusted, '/ingestor/filter', { headers: { 'X-Forwarded-For': '198.51.100.1, not-an-ip, 2001:DB8::7' } });
+    assert.equal(upstream.requests[0]!.headers['x-forwarded-for'], '198.51.100.1, 2001:db8::7, 203.0.113.9');
+
+    upstream.reset();
+    await send(proxy({ trustForwardedFor: true }), '/ingestor/filter', { headers: { 'X-Forwarded-For': '198.51.100.1' } });
+    assert.equal(upstream.requests[0]!.headers['x-forwarded-for'], '198.51.100.1');
+
+    upstream.reset();
+    const long = Array.from({ length: 40 }, (_, index) => `192.0.2.${index}`).join(', ');
+    await send(proxy({ trustForwardedFor: true }), '/ingestor/filter', { headers: { 'X-Forwarded-For': long } });
+    const kept = String(upstream.requests[0]!.headers['x-forwarded-for']).split(', ');
+    assert.equal(kept.length, 16, 'a bounded chain');
+    assert.equal(kept.at(-1), '192.0.2.39', 'the entries nearest to the proxy are kept');
+
+    upstream.reset();
+    await send(proxy({ clientAddress: () => undefined }), '/ingestor/filter', { headers: { 'X-Forwarded-For': '198.51.100.1' } });
+    assert.equal(upstream.requests[0]!.headers['x-forwarded-for'], undefined, 'not trusted by default');
+  });
+
+  test('sends no X-Forwarded-For when clientAddress gives no valid address, and still forwards the call', async () => {
+    const answers: Array<() => string | undefined> = [
+      () => undefined,
+      () => '',
+      () => 'unknown',
+      () => '1.2.3.256',
+      () => '01.2.3.4',
+      () => '203.0.113.9\r\nX-Injected: 1',
+      () => `${secret}`,
+      () => 42 as unknown as string,
+      () => {
+        throw new Error(`lookup failed ${secret}`);
+      },
+    ];
+    for (const answer of answers) {
+      upstream.reset();
+      const { response, text } = await send(proxy({ clientAddress: answer }), '/ingestor/filter');
+      assert.equal(response.status, 200, String(answer));
+      assert.equal(upstream.requests[0]!.headers['x-forwarded-for'], undefined, String(answer));
+      assert.equal(upstream.requests[0]!.headers['x-injected'], undefined);
+      assert.equal(text.includes(secret), false);
+    }
+  });
+
+  test('reads IPv4 and IPv6 addresses in the spellings platforms use', () => {
+    const cases: Array<[string, string | undefined]> = [
+      ['127.0.0.1', '127.0.0.1'],
+      [' 203.0.113.9 ', '203.0.113.9'],
+      ['203.0.113.9:51234', '203.0.113.9'],
+      ['0.0.0.0', '0.0.0.0'],
+      ['::1', '::1'],
+      ['2001:DB8:0:0:0:0:0:1', '2001:db8::1'],
+      ['[2001:db8::1]:443', '2001:db8::1'],
+      ['fe80::1%eth0', 'fe80::1'],
+      ['::ffff:192.0.2.1', '192.0.2.1'],
+      ['::FFFF:7f00:1', '127.0.0.1'],
+      ['256.1.1.1', undefined],
+      ['1.2.3', undefined],
+      ['1.2.3.4.5', undefined],
+      ['127.1', undefined],
+      ['0x7f.0.0.1', undefined],
+      ['2001:db8::1::2', undefined],
+      ['12345::', undefined],
+      ['example.com', undefined],
+      ['', undefined],
+      [':', undefined],
+      ['1'.repeat(80), undefined],
+    ];
+    for (const [input, expected] of cases) assert.equal(normalizeIpAddress(input), expected, input);
+  });
+
   test('refuses bad options without quoting the secret', () => {
     assert.throws(() => createThetaProxy({ serviceAccountId: '', serviceAccountSecret: secret }), /serviceAccountId/);
     assert.throws(() => createThetaProxy({ serviceAccountId: accountId, serviceAccountSecret: '' }), /serviceAccountSecret/);
@@ -364,21 +531,81 @@ describe('Theta proxy', () => {
       () => createThetaProxy({ serviceAccountId: accountId, serviceAccountSecret: secret, upstream: 'ftp://x' }),
       (error: Error) => /upstream/.test(error.message) && !error.message.includes(secret),
     );
+    assert.throws(
+      () =>
+        createThetaProxy({
+          serviceAccountId: accountId,
+          serviceAccountSecret: secret,
+          clientAddress: '127.0.0.1' as unknown as () => string,
+        }),
+      /clientAddress must be a function/,
+    );
   });
 });
 
 describe('Theta proxy served by node:http', () => {
   const upstream = new FakeUpstream();
   let served: ServedFetchHandler;
+  let behindReverseProxy: ServedFetchHandler;
   before(async () => {
     await upstream.start();
-    served = await serveFetchHandler(
-      createThetaProxy({ serviceAccountId: accountId, serviceAccountSecret: secret, upstream: upstream.url, maxBodyBytes: 1024 }),
+    const options = { serviceAccountId: accountId, serviceAccountSecret: secret, upstream: upstream.url, maxBodyBytes: 1024 };
+    served = await serveFetchHandler(createThetaProxy({ ...options, clientAddress: (request) => socketClientAddress(request) }));
+    behindReverseProxy = await serveFetchHandler(
+      createThetaProxy({ ...options, clientAddress: (request) => socketClientAddress(request, { trustProxy: true }) }),
     );
   });
   after(async () => {
     await served.close();
+    await behindReverseProxy.close();
     await upstream.stop();
+  });
+  beforeEach(() => upstream.reset());
+
+  async function forwardedFor(base: string, header?: string): Promise<string | string[] | undefined> {
+    const response = await fetch(`${base}/ingestor/filter?max_distance=40000000`, {
+      headers: header === undefined ? {} : { 'X-Forwarded-For': header },
+      signal: AbortSignal.timeout(5000),
+    });
+    assert.equal(response.status, 200);
+    assert.equal((await response.text()).includes(secret), false);
+    assert.equal(upstream.requests.at(-1)!.url, '/ingestor/filter?max_distance=40000000');
+    return upstream.requests.at(-1)!.headers['x-forwarded-for'];
+  }
+
+  test("fills X-Forwarded-For from the socket's address, ignoring the one the client wrote", async () => {
+    assert.equal(await forwardedFor(served.url), '127.0.0.1');
+    assert.equal(await forwardedFor(served.url, '198.51.100.7'), '127.0.0.1');
+  });
+
+  test('behind a trusted reverse proxy, takes the address it appended', async () => {
+    assert.equal(await forwardedFor(behindReverseProxy.url, '198.51.100.7'), '198.51.100.7');
+    assert.equal(await forwardedFor(behindReverseProxy.url, '10.9.9.9, 198.51.100.7'), '198.51.100.7', 'not what the client wrote first');
+    assert.equal(await forwardedFor(behindReverseProxy.url), '127.0.0.1', 'a direct connection has no header');
+    assert.equal(await forwardedFor(behindReverseProxy.url, '198.51.100.7, garbage'), undefined, 'never the reverse proxy itself');
+  });
+
+  test('reads an IPv6 socket address', async (t) => {
+    let ipv6: ServedFetchHandler;
+    try {
+      ipv6 = await serveFetchHandler(
+        createThetaProxy({
+          serviceAccountId: accountId,
+          serviceAccountSecret: secret,
+          upstream: upstream.url,
+          clientAddress: socketClientAddress,
+        }),
+        { host: '::1' },
+      );
+    } catch {
+      t.skip('no IPv6 loopback here');
+      return;
+    }
+    try {
+      assert.equal(await forwardedFor(ipv6.url), '::1');
+    } finally {
+      await ipv6.close();
+    }
   });
 
   test('forwards through a real socket', async () => {
@@ -479,8 +706,57 @@ describe('theta-proxy command line', () => {
       upstream: 'https://api.thetavideoapi.com',
       allowedOrigins: ['https://a.example', 'https://b.example'],
       basePath: '',
+      trustProxy: false,
     });
     assert.equal(parseThetaProxyArgs(['--allowed-origins', '*']).allowedOrigins, '*');
+    assert.equal(parseThetaProxyArgs(['theta-proxy', '--trust-proxy']).trustProxy, true);
     assert.throws(() => parseThetaProxyArgs(['--port', 'x']), /--port/);
+    assert.throws(() => parseThetaProxyArgs(['--trust-proxy=yes']), ThetaProxyCliError);
+    assert.throws(
+      () => parseThetaProxyArgs(['--help']),
+      (error: ThetaProxyCliError) => error.exitCode === 0 && /--trust-proxy/.test(error.message) && /X-Forwarded-For/.test(error.message),
+    );
+  });
+
+  describe('passes the streamer address on', () => {
+    const upstream = new FakeUpstream();
+    before(() => upstream.start());
+    after(() => upstream.stop());
+    beforeEach(() => upstream.reset());
+
+    async function throughCommand(extraArgs: string[], header: string) {
+      const logged: string[] = [];
+      const served = await runThetaProxyCli(
+        ['theta-proxy', '--port', '0', '--upstream', upstream.url, ...extraArgs],
+        { THETA_SA_ID: accountId, THETA_SA_SECRET: secret },
+        (line) => logged.push(line),
+      );
+      try {
+        const response = await fetch(`${served.url}/ingestor/filter?max_distance=500&other=1`, {
+          headers: { 'X-Forwarded-For': header },
+          signal: AbortSignal.timeout(5000),
+        });
+        assert.equal(response.status, 200);
+        assert.equal((await response.text()).includes(secret), false);
+      } finally {
+        await served.close();
+      }
+      assert.equal(logged.join('\n').includes(secret), false);
+      assert.equal(upstream.requests.length, 1);
+      assert.equal(upstream.requests[0]!.url, '/ingestor/filter?max_distance=500');
+      return { forwardedFor: upstream.requests[0]!.headers['x-forwarded-for'], logged };
+    }
+
+    test('from the connection by default', async () => {
+      const { forwardedFor, logged } = await throughCommand([], '198.51.100.7');
+      assert.equal(forwardedFor, '127.0.0.1');
+      assert.match(logged.join('\n'), /streamer addresses from the connection/);
+    });
+
+    test('from the last X-Forwarded-For entry with --trust-proxy', async () => {
+      const { forwardedFor, logged } = await throughCommand(['--trust-proxy'], '10.0.0.1, 198.51.100.7');
+      assert.equal(forwardedFor, '198.51.100.7');
+      assert.match(logged.join('\n'), /--trust-proxy/);
+    });
   });
 });
