@@ -83,7 +83,8 @@ export class KitSimulatorHandle {
   }
 
   /** What a session's media recorded: 'input' (decoded input events), 'envelopes' (signaling frames both ways),
-   * 'violations' (protocol rules the client broke), 'control' (control_channel frames), 'channels', 'sign-in', 'answer'. */
+   * 'violations' (protocol rules the client broke), 'control' (control_channel frames), 'channels', 'sign-in', 'answer',
+   * 'unacknowledged' (server messages the client has not acknowledged), 'notes' (tolerated oddities). */
   inspect<T = unknown>(id: string, name: string): Promise<T> {
     return call(`${this.origin}/_control/sessions/${id}/${name}`);
   }

@@ -119,9 +119,21 @@ describe('plain input (version 2), §5.4 worked example', () => {
     assert.deepEqual(only(decodeInputMessage(euro, 2)), { kind: 'text', text: '€ ü', framed: false });
   });
 
-  it('reports unknown event types as other', () => {
-    assert.deepEqual(only(decodeInputMessage(hex('63 00 00 00 01 02'), 2)), { kind: 'other', type: 99, framed: false });
+  it('reports §5.2 events the app does not act on as other, checked for size', () => {
     assert.deepEqual(only(decodeInputMessage(hex('0D 00 00 00 00 01'), 2)), { kind: 'other', type: 13, framed: false });
+    assert.deepEqual(only(decodeInputMessage(hex('12 00 00 00 06 01 01 00 00 00'), 2)), { kind: 'other', type: 18, framed: false });
+    assert.deepEqual(only(decodeInputMessage(hex('18 00 00 00 00 08 00 00'), 2)), { kind: 'other', type: 24, framed: false });
+    assertInvalid(decodeInputMessage(hex('0D 00 00 00 00'), 2), /haptics enable \(type 13\) must be 6 bytes, got 5/);
+  });
+
+  it('rejects event types outside the §5.2 table', () => {
+    for (const type of [0, 1, 6, 11, 14, 15, 16, 20, 21, 22, 25, 99, 0x1000]) {
+      const event = Buffer.alloc(18);
+      event.writeUInt32LE(type, 0);
+      assertInvalid(decodeInputMessage(event, 2), new RegExp(`unknown event type ${type};`));
+    }
+    assertInvalid(decodeInputMessage(hex('63 00 00 00 01 02'), 2), /unknown event type 99/);
+    assertInvalid(decodeInputMessage(hex(`23 00 00 00 00 00 12 D6 90 22 63 00 00 00 01 02`), 3), /unknown event type 99/);
   });
 
   it('decodes the 0xFF batch: a raw move, a group of relative moves, then the current event', () => {
@@ -283,7 +295,7 @@ describe('robustness', () => {
         }
       }
     }
-    // Random bytes are almost never a well-formed framed message (plain ones often decode as 'other').
+    // Random bytes are almost never a well-formed framed message.
     assert.ok(framedInvalid > 1900, `random framed bytes should be invalid, got ${framedInvalid} of 2000`);
   });
 });

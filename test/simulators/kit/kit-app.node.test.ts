@@ -154,6 +154,43 @@ describe('control_channel: the §4.1 wire form', () => {
     assert.deepEqual(app.messages(), []);
   });
 
+  it('says which top-level key a frame was read by, so that exitMessage is told from a value that mentions it', () => {
+    const app = newApp();
+    const keyOf = (frame: string) => app.receiveControlFrame(frame).key;
+    assert.equal(keyOf('{"exitMessage":{"code":0}}'), 'exitMessage');
+    assert.equal(keyOf('{"windowState":{"streamIndex":0,"frameNumber":1,"windowStateFlags":3,"note":{"exitMessage":1}}}'), 'windowState');
+    assert.equal(keyOf('{"etwPrint":"\\"exitMessage\\""}'), 'etwPrint');
+    assert.equal(keyOf(clientFrame('exitMessage', { exitMessage: { code: 0 } })), 'customMessage');
+    assert.equal(keyOf('{"somethingElse":{"exitMessage":{}}}'), undefined);
+    assert.equal(keyOf('"exitMessage"'), undefined);
+    const { replies, key } = app.receiveControlFrame(clientFrame('loadingStateQuery', {}));
+    assert.equal(key, 'customMessage');
+    assert.equal(appMessage(replies[0]!).event_type, 'loadingStateResponse');
+  });
+
+  it('keeps bounded copies of large app messages and tolerated values', () => {
+    const app = newApp();
+    const big = 'x'.repeat(60_000);
+    for (let round = 0; round < 1100; round++) {
+      app.controlFrame(clientFrame(`bigEvent${'y'.repeat(1000)}`, { big }));
+      app.controlFrame(JSON.stringify({ windowState: { big } }));
+    }
+    const messages = app.messages();
+    const tolerated = app.toleratedMessages();
+    assert.equal(messages.length, 1000);
+    assert.equal(tolerated.length, 1000);
+    for (const stored of [...messages, ...tolerated]) assert.ok(JSON.stringify(stored).length < 4400, 'a few kB per entry');
+    assert.match(String(messages[0]!.payload), /^\{"big":"x+…$/);
+    assert.ok(messages[0]!.event_type.length <= 81);
+    for (const list of [app.notes(), app.controlLog().map((entry) => entry.text)]) {
+      assert.ok(list.length <= 1000);
+      assert.ok(list.every((text) => text.length < 4400));
+    }
+    // Small values stay as they are.
+    app.controlFrame(clientFrame('small', { a: 1 }));
+    assert.deepEqual(app.messages().at(-1), { event_type: 'small', payload: { a: 1 } });
+  });
+
   it('writes exitMessage and timerNotification frames', () => {
     const app = newApp();
     assert.equal(app.exitMessage(), '{"exitMessage":{"code":0}}');

@@ -17,6 +17,7 @@ import type { RTCDataChannel } from 'werift';
 import { WebSocket } from 'ws';
 import { createKitMediaFactory, rewriteOfferCandidates } from '../../../demo/simulators/kit/media/index.js';
 import type { KitMediaFactoryOptions, KitMediaSessionHandle } from '../../../demo/simulators/kit/media/index.js';
+import { nvstAnswerProblems } from '../../../demo/simulators/kit/media/session.js';
 
 const STAGE_URI = 'omniverse://simulated/stage.usd';
 const ROUTE_IP = '127.0.0.1';
@@ -540,26 +541,15 @@ describe('a Kit session streaming to a client that follows the protocol', () => 
     assert.equal(media.connections(), 2);
   });
 
-  it('sends the documented messages for the timer-warning, end-stream, bye and peer-removed faults', async () => {
+  it('sends the timer warning on control_channel and keeps the stream', async () => {
     assert.ok(client?.control, 'needs the stream of the first test');
     const controlBefore = client.controlReceived.length;
     await media.fault('timer-warning');
-    await media.fault('end-stream');
-    await waitFor('two control messages', () => client.controlReceived.length === controlBefore + 2);
-    assert.deepEqual(
-      client.controlReceived.slice(controlBefore).map((text) => JSON.parse(text) as unknown),
-      [{ timerNotification: { code: 4, secondsLeft: 30 } }, { exitMessage: { code: 0 } }],
-    );
-
-    const framesBefore = client.frames.length;
-    await media.fault('bye');
-    await media.fault('peer-removed');
-    await waitFor('BYE and peerRemoved', () => client.frames.slice(framesBefore).some((frame) => 'error' in frame));
-    const [bye, removed] = client.frames.slice(framesBefore).filter((frame) => 'peer_msg' in frame || 'error' in frame);
-    assert.deepEqual(bye!['peer_msg'], { from: client.serverId, to: client.ownId, msg: 'BYE' });
-    assert.equal(typeof bye!['ackid'], 'number');
-    assert.deepEqual(removed, { error: 'peerRemoved' }, 'no ackid');
+    await waitFor('the warning', () => client.controlReceived.length === controlBefore + 1);
+    assert.deepEqual(JSON.parse(client.controlReceived.at(-1)!), { timerNotification: { code: 4, secondsLeft: 30 } });
     await assert.rejects(Promise.resolve(media.fault('no-such-fault')), /unknown fault/);
+    assert.equal(media.peerState(), 'connected');
+    assert.deepEqual(media.inspect('unacknowledged'), []);
   });
 
   it('says exitMessage and peerRemoved when the session closes, then releases every port', async () => {
@@ -646,6 +636,146 @@ describe('Kit session options and restrictions', () => {
     await client.close();
   });
 
+  it('a reconnect while the first peer is being created gets one offer and one peer', async () => {
+    const sessionId = 'c1d2e3f4-0000-4000-8000-000000000010';
+    const media = await startSession(sessionId);
+    const client = await KitTestClient.signIn(media.signaling.sourcePort, sessionProtocol(sessionId));
+    // The worker switch of §1.6 can come this early: the first socket is replaced before the offer is out.
+    await client.open(true);
+    await waitFor('the offer', () => client.offers.length > 0);
+    await delay(500);
+    assert.equal(client.offers.length, 1, 'one offer');
+    const offersSent = (media.inspect('envelopes') as { direction: string; ackid?: number; message: { peer_msg?: { msg?: string } } }[])
+      .filter((entry) => entry.direction === 'out' && String(entry.message.peer_msg?.msg).includes('"type":"offer"'))
+      .map((entry) => entry.ackid);
+    assert.equal(new Set(offersSent).size, 1, 'the server made one offer (re-sends keep its ackid)');
+    await client.answer({ address: ROUTE_IP, port: media.media.sourcePort });
+    await waitFor('RTP', () => client.rtpPackets > 5, 8000);
+    assert.equal(media.peerState(), 'connected');
+    assert.deepEqual(violations(media), []);
+    await client.close();
+  });
+
+  it('ends the stream for good on end-stream, bye, peer-removed and signaling-error: no reconnect, the peer closed shortly after', async () => {
+    const sessionId = 'c1d2e3f4-0000-4000-8000-000000000011';
+    const media = await startSession(sessionId);
+    const route = { address: ROUTE_IP, port: media.media.sourcePort };
+    const faults: [string, (client: KitTestClient) => boolean][] = [
+      ['end-stream', (client) => client.controlReceived.some((text) => text === '{"exitMessage":{"code":0}}')],
+      [
+        'bye',
+        (client) =>
+          client.frames.some((frame) => {
+            const peerMsg = frame['peer_msg'] as { from: number; to: number; msg: string } | undefined;
+            return peerMsg?.msg === 'BYE' && peerMsg.to === client.ownId && typeof frame['ackid'] === 'number';
+          }),
+      ],
+      ['peer-removed', (client) => client.frames.some((frame) => frame['error'] === 'peerRemoved' && !('ackid' in frame))],
+      ['signaling-error', (client) => client.errors().includes('serverOverloaded')],
+    ];
+    for (const [fault, told] of faults) {
+      const client = await KitTestClient.signIn(media.signaling.sourcePort, sessionProtocol(sessionId));
+      if (fault === 'end-stream') {
+        // exitMessage travels on control_channel: the stream must be up.
+        await client.answer(route);
+        await waitFor('control_channel at the client', () => client.control?.readyState === 'open', 8000);
+      } else {
+        await waitFor('the offer', () => client.offers.length === 1);
+      }
+      assert.notEqual(media.peerState(), 'none');
+      const faultAt = performance.now();
+      await media.fault(fault);
+      await waitFor(`what ${fault} says`, () => told(client));
+      await waitFor(`the peer closed after ${fault}`, () => media.peerState() === 'none', 3000);
+      assert.ok(performance.now() - faultAt >= 400, 'the client had a moment to read why before its peer went');
+      await assert.rejects(client.open(true), /HTTP 409/);
+      assert.match(violations(media).at(-1)!, /409: reconnect after the server ended the stream/);
+      await client.close();
+    }
+    assert.equal(violations(media).length, faults.length, violations(media).join('\n'));
+  });
+
+  it('records peer messages that are neither an answer nor a candidate in the §2.5 form, and rejected ones', async () => {
+    const sessionId = 'c1d2e3f4-0000-4000-8000-000000000012';
+    const media = await startSession(sessionId);
+    const client = await KitTestClient.signIn(media.signaling.sourcePort, sessionProtocol(sessionId));
+    const answer = await client.prepareAnswer({ address: ROUTE_IP, port: media.media.sourcePort });
+    const host = 'candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host';
+    const bad: [unknown, RegExp][] = [
+      [{ type: 'pranswer', sdp: answer['sdp'] }, /neither an answer nor a candidate/],
+      [{ hello: 1 }, /neither an answer nor a candidate/],
+      [{ type: 'answer' }, /answer without an sdp string/],
+      [{ type: 'candidate', candidate: host, sdpMid: '0', sdpMLineIndex: 0 }, /has a type field/],
+      [{ candidate: host, sdpMLineIndex: 0 }, /sdpMid missing/],
+      [{ candidate: host, sdpMid: '0' }, /sdpMLineIndex missing/],
+      [{ candidate: host, sdpMid: '0', sdpMLineIndex: null }, /sdpMLineIndex missing/],
+      [{ candidate: '', sdpMid: '0', sdpMLineIndex: 0 }, /empty candidate string/],
+      [{ candidate: 'candidate:2 1 tcp 1518280447 127.0.0.1 9 typ host tcptype active', sdpMid: '0', sdpMLineIndex: 0 }, /TCP candidate/],
+    ];
+    const violationsBefore = violations(media).length;
+    for (const [message] of bad) client.send(message);
+    await waitFor('every bad message acknowledged', () => client.retained.size === 0);
+    const recorded = violations(media).slice(violationsBefore);
+    assert.equal(recorded.length, bad.length, recorded.join('\n'));
+    bad.forEach(([, reason], index) => assert.match(recorded[index]!, reason));
+
+    // None of that got in the way: the answer still streams.
+    client.sendAnswer(answer);
+    client.send({ ...answer });
+    // mDNS candidates are ignored by design (NVIDIA's browser trickles them); one for an unknown section is rejected.
+    client.send({
+      sdpMLineIndex: 0,
+      sdpMid: '0',
+      candidate: 'candidate:3 1 udp 2122260223 0b1c9b3e-1111-2222-3333-444455556666.local 50000 typ host',
+    });
+    client.send({ sdpMLineIndex: 5, sdpMid: '7', candidate: host });
+    await waitFor('RTP', () => client.rtpPackets > 5, 8000);
+    await waitFor('the rejection', () => violations(media).length === violationsBefore + bad.length + 2);
+    const later = violations(media).slice(violationsBefore + bad.length);
+    assert.match(later[0]!, /a second answer to the same offer/);
+    assert.match(later[1]!, /candidate candidate:1 1 udp .* was rejected: .*sdpMid/);
+
+    // Once its peer is gone (the viewer left), an offer is no longer open to an answer.
+    await waitFor('control_channel at the client', () => client.control?.readyState === 'open', 8000);
+    client.control!.send('{"exitMessage":{"code":0}}');
+    await waitFor('the peer closed', () => media.peerState() === 'none');
+    client.send(answer);
+    await waitFor('the violation', () => violations(media).length === violationsBefore + bad.length + 3);
+    assert.match(violations(media).at(-1)!, /answer with no offer pending/);
+    await client.close();
+  });
+
+  it('notes data on channels it does not read, refuses text input, and reads exitMessage by its key', async () => {
+    const sessionId = 'c1d2e3f4-0000-4000-8000-000000000013';
+    const media = await startSession(sessionId);
+    const client = await KitTestClient.signIn(media.signaling.sourcePort, sessionProtocol(sessionId));
+    await client.answer({ address: ROUTE_IP, port: media.media.sourcePort });
+    await waitFor('control_channel at the client', () => client.control?.readyState === 'open', 8000);
+    await waitFor('the handshake', () => client.inputReceived.length > 0);
+    const stats = client.pc!.createDataChannel('stats_channel', { ordered: false, maxRetransmits: 0 });
+    await waitFor('stats_channel open', () => stats.readyState === 'open');
+    stats.send(Buffer.from([1, 2, 3]));
+    stats.send(Buffer.from([4, 5, 6]));
+    client.control!.send(Buffer.from([0x7b, 0x7d]));
+    client.input!.send('{"x":1}');
+    // A control key whose value mentions exitMessage is not the viewer leaving.
+    client.control!.send('{"windowState":{"streamIndex":0,"frameNumber":1,"windowStateFlags":3,"note":"\\"exitMessage\\""}}');
+    await waitFor('the notes', () => (media.inspect('notes') as string[]).length >= 2);
+    await waitFor('the violation', () => violations(media).length > 0);
+    await delay(300);
+    assert.deepEqual(violations(media).length, 1, violations(media).join('\n'));
+    assert.match(violations(media)[0]!, /text message on input_channel_v1 .*binary/);
+    const notes = media.inspect('notes') as string[];
+    assert.equal(notes.filter((note) => note.includes('stats_channel')).length, 1, 'noted once per channel');
+    assert.ok(notes.some((note) => /binary message of 2 bytes on control_channel/.test(note)));
+    assert.deepEqual((media.inspect('input') as unknown[]).length, 0, 'text is not decoded as input');
+    assert.equal(media.peerState(), 'connected');
+
+    client.control!.send('{"exitMessage":{"code":0}}');
+    await waitFor('the peer closed', () => media.peerState() === 'none');
+    await client.close();
+  });
+
   it('gives nothing to a client using the destination ports', async () => {
     const sessionId = 'c1d2e3f4-0000-4000-8000-000000000001';
     const media = await startSession(sessionId);
@@ -719,6 +849,98 @@ describe('Kit session options and restrictions', () => {
       () => `no timers (still: ${process.getActiveResourcesInfo().join(', ')})`,
       () => leftovers(['Timeout', 'Immediate']).length === 0,
       3000,
+    );
+  });
+});
+
+describe('the nvstSdp answer check (§2.3)', () => {
+  const offer = [
+    'v=0',
+    'o=SdpTest 1700000000000 42 IN IP4 127.0.0.1',
+    's=-',
+    't=0 0',
+    'a=general.clientCapture:0',
+    'm=video 0 RTP/AVP',
+    'a=msid:fbc-video-0',
+    'a=video.maxFPS:30',
+    'm=application 0 RTP/AVP',
+    'a=msid:ri',
+    'a=ri.partialReliableThresholdMs:0',
+    '',
+  ].join('\r\n');
+  const answerSdp = [
+    'v=0',
+    'o=- 4611731400430051336 2 IN IP4 127.0.0.1',
+    's=-',
+    't=0 0',
+    'a=group:BUNDLE 0 1',
+    'm=video 9 UDP/TLS/RTP/SAVPF 102',
+    'a=ice-ufrag:Wx3z',
+    'a=ice-pwd:Qm4sXr9Lk2Jh7Tg5Vb1Nc8Df',
+    'a=fingerprint:sha-256 0a:1b:2c:3d:4e:5f:60:71:82:93:a4:b5:c6:d7:e8:f9:0a:1b:2c:3d:4e:5f:60:71:82:93:a4:b5:c6:d7:e8:f9',
+    'a=setup:active',
+    'a=mid:0',
+    '',
+  ].join('\r\n');
+  const fingerprint = '0A:1B:2C:3D:4E:5F:60:71:82:93:A4:B5:C6:D7:E8:F9:0A:1B:2C:3D:4E:5F:60:71:82:93:A4:B5:C6:D7:E8:F9';
+  /** Built as §2.3 describes NVIDIA's client: LF-separated settings, then the credentials appended with CRLF. */
+  function answerNvst(overrides: Record<string, string | null> = {}): string {
+    const line = (key: string, value: string) => (overrides[key] === null ? '' : `${overrides[key] ?? value}`);
+    const session =
+      [line('v', 'v=0'), line('o', 'o=SdpTest 1700000000000 42 IN IP4 127.0.0.1'), line('s', 's=-'), line('t', 't=0 0')]
+        .filter((text) => text !== '')
+        .join('\n') + '\n';
+    const credentials = [
+      line('pwd', 'a=general.icePassword:Qm4sXr9Lk2Jh7Tg5Vb1Nc8Df'),
+      line('ufrag', 'a=general.iceUserNameFragment:Wx3z'),
+      line('fingerprint', `a=general.dtlsFingerprint:${fingerprint}`),
+    ]
+      .filter((text) => text !== '')
+      .map((text) => `${text}\r\n`)
+      .join('');
+    const sections = [
+      line('video', 'm=video 0 RTP/AVP\na=msid:fbc-video-0\na=video.maxFPS:60'),
+      line('application', 'm=application 0 RTP/AVP\na=msid:ri'),
+    ]
+      .filter((text) => text !== '')
+      .join('\n');
+    return `${session}${credentials}${sections}\n`;
+  }
+
+  it('accepts an answer built as NVIDIA builds it', () => {
+    assert.deepEqual(nvstAnswerProblems(offer, answerNvst(), answerSdp), []);
+  });
+
+  it('names every departure from §2.3', () => {
+    const cases: [Record<string, string | null>, RegExp][] = [
+      [{ v: 'v=1' }, /first line must be v=0/],
+      [{ o: 'o=SdpTest test_id_13 14 IN IPv4 127.0.0.1' }, /o= must be the server's origin SdpTest 1700000000000 42/],
+      [{ o: null }, /o= must be the server's origin .* got none/],
+      [{ t: 't=1 2' }, /t= must be the server's time 0 0, got 1 2/],
+      [{ s: null }, /s=- missing/],
+      [{ pwd: null }, /a=general.icePassword missing/],
+      [{ pwd: 'a=general.icePassword:other' }, /icePassword other is not the answer SDP's a=ice-pwd/],
+      [{ ufrag: 'a=general.iceUserNameFragment:Wx3y' }, /iceUserNameFragment Wx3y is not the answer SDP's a=ice-ufrag/],
+      [{ fingerprint: null }, /a=general.dtlsFingerprint missing/],
+      [{ fingerprint: `a=general.dtlsFingerprint:${fingerprint.toLowerCase()}` }, /dtlsFingerprint must be upper-case/],
+      [
+        { fingerprint: `a=general.dtlsFingerprint:${fingerprint.replace('0A', 'FF')}` },
+        /dtlsFingerprint .* is not the answer SDP's a=fingerprint/,
+      ],
+      [{ video: 'm=video 9 RTP/AVP\na=msid:fbc-video-0' }, /section m=video 9 RTP\/AVP must read m=<type> 0 RTP\/AVP/],
+      [{ video: 'm=video 0 RTP/AVP\na=msid:other' }, /a=msid:other was not offered/],
+      [{ application: null }, /the offered section m=application a=msid:ri is missing/],
+    ];
+    for (const [overrides, reason] of cases) {
+      const problems = nvstAnswerProblems(offer, answerNvst(overrides), answerSdp);
+      assert.ok(
+        problems.some((problem) => reason.test(problem)),
+        `${JSON.stringify(overrides)}: ${problems.join(' | ')}`,
+      );
+    }
+    assert.match(
+      nvstAnswerProblems(offer, answerNvst(), answerSdp.replace(/a=ice-pwd:.*\r\n/, '')).join(),
+      /the answer SDP has no a=ice-pwd/,
     );
   });
 });

@@ -302,8 +302,55 @@ describe('Kit signaling server: sign-in', () => {
     const client = await RawClient.signIn(server.port);
     await waitFor('two heartbeats', () => client.frames.filter((frame) => 'hb' in frame).length >= 2);
     const heartbeats = client.frames.filter((frame) => 'hb' in frame);
-    assert.deepEqual(heartbeats.slice(0, 2), [{ hb: 1 }, { hb: 2 }]);
-    assert.equal(server.violations().length, 0);
+    // Numbered far above any ackid, so that acknowledging one is caught (see below).
+    assert.deepEqual(heartbeats.slice(0, 2), [{ hb: 1_000_000 }, { hb: 1_000_001 }]);
+    assert.equal(server.violations().length, 0, 'a client that acks every ackid at once is never late');
+  });
+
+  it('gives each new client a random id, never the server id nor the previous client id', async () => {
+    const ids: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      const { server } = await startServer();
+      const client = await RawClient.signIn(server.port);
+      ids.push(client.clientId);
+      const next = await RawClient.open(server.port, '/sign_in?peer_id=peer-5555555555&version=2');
+      await next.waitForFrames(3);
+      assert.notEqual(next.clientId, client.clientId);
+      assert.notEqual(next.clientId, SERVER_ID);
+    }
+    assert.ok(
+      ids.every((id) => Number.isSafeInteger(id) && id >= 1 && id < 1e9 && id !== SERVER_ID),
+      ids.join(),
+    );
+    assert.equal(new Set(ids).size, ids.length, `the first client of each server gets its own id: ${ids.join()}`);
+  });
+
+  it('does not leave its heartbeat timer behind when it cannot listen', async () => {
+    const { server } = await startServer();
+    const started: unknown[] = [];
+    const cleared: unknown[] = [];
+    const { setInterval: realSetInterval, clearInterval: realClearInterval } = globalThis;
+    globalThis.setInterval = ((...args: Parameters<typeof realSetInterval>) => {
+      const timer = realSetInterval(...args);
+      started.push(timer);
+      return timer;
+    }) as typeof realSetInterval;
+    globalThis.clearInterval = ((timer: Parameters<typeof realClearInterval>[0]) => {
+      cleared.push(timer);
+      realClearInterval(timer);
+    }) as typeof realClearInterval;
+    try {
+      await assert.rejects(startServer({ port: server.port }), /EADDRINUSE/);
+    } finally {
+      globalThis.setInterval = realSetInterval;
+      globalThis.clearInterval = realClearInterval;
+    }
+    for (const timer of started) realClearInterval(timer as NodeJS.Timeout);
+    assert.deepEqual(
+      started.filter((timer) => !cleared.includes(timer)),
+      [],
+      'every interval started was cleared',
+    );
   });
 });
 
@@ -410,6 +457,85 @@ describe('Kit signaling server: client envelopes', () => {
   });
 });
 
+describe('Kit signaling server: acknowledgements and bounds', () => {
+  it('flags an ackid that goes backwards to a message never received, and neither delivers nor acks it', async () => {
+    const harness = await startServer();
+    const client = await RawClient.signIn(harness.server.port);
+    client.sendEnvelope(5, { type: 'answer', sdp: 'v=0' });
+    await waitFor('ack 5', () => client.acks().includes(5));
+    client.sendEnvelope(3, { sdpMLineIndex: 0, sdpMid: '0', candidate: 'candidate:1 1 udp 1 127.0.0.1 5000 typ host' });
+    client.sendEnvelope(5, { type: 'answer', sdp: 'v=0' });
+    await waitFor('the re-send acknowledged', () => client.acks().length === 2);
+    assert.deepEqual(client.acks(), [5, 5]);
+    assert.equal(harness.delivered.length, 1);
+    assert.deepEqual(harness.server.violations().length, 1);
+    assert.match(harness.server.violations()[0]!, /ackid 3 goes backwards \(highest received 5\) for a message never received/);
+  });
+
+  it('flags a client that acknowledges a heartbeat', async () => {
+    const { server } = await startServer({ heartbeatMs: 20 });
+    const client = await RawClient.signIn(server.port);
+    await waitFor('a heartbeat', () => client.frames.some((frame) => 'hb' in frame));
+    client.sendJson({ ack: client.frames.find((frame) => 'hb' in frame)!['hb'] });
+    await waitFor('the violation', () => server.violations().length > 0);
+    assert.match(server.violations()[0]!, /ack 1000000 for a message never sent \(highest ackid sent 3\)/);
+  });
+
+  it('flags server messages left unacknowledged for more than two heartbeat periods, once each', async () => {
+    const { server } = await startServer({ heartbeatMs: 25 });
+    const client = await RawClient.open(server.port, SIGN_IN, PROTOCOL, false);
+    await client.waitForFrames(3);
+    client.sendJson({ ack: 1 });
+    await waitFor('the violation', () => server.violations().length > 0);
+    await delay(100);
+    assert.deepEqual(server.violations().length, 1, server.violations().join('\n'));
+    assert.match(server.violations()[0]!, /server messages with ackid 2, 3 unacknowledged for more than 50 ms/);
+    assert.deepEqual(server.unacknowledged(), [2, 3]);
+  });
+
+  it('keeps only excerpts of large frames and remembers a digest of each envelope, not its text', async () => {
+    const harness = await startServer();
+    const { server } = harness;
+    const client = await RawClient.signIn(server.port);
+    const big = 'x'.repeat(60 * 1024);
+    for (let ackid = 1; ackid <= 120; ackid++) {
+      client.sendEnvelope(ackid, { type: 'answer', sdp: big });
+      client.sendJson({ unexpected: big, ackid });
+      client.ws.send(`not json ${big}`);
+    }
+    await waitFor('every envelope acknowledged', () => client.acks().includes(120), 10_000);
+    await waitFor('every frame read', () => server.violations().length >= 100);
+    assert.equal(harness.delivered.length, 120, 'the session still gets the frames whole');
+    assert.equal(harness.delivered[0]!.message['sdp'], big);
+    const incoming = server.envelopes().filter((entry) => entry.direction === 'in');
+    assert.ok(incoming.length >= 300);
+    for (const entry of server.envelopes()) assert.ok(JSON.stringify(entry).length < 4300, 'each log entry holds a few kB at most');
+    assert.ok(
+      incoming.some((entry) => typeof entry.message === 'string' && entry.message.startsWith('{"peer_msg"')),
+      'a large frame is logged as the start of its text',
+    );
+    assert.ok(server.violations().every((violation) => violation.length < 400));
+    // A faithful re-send of a large envelope is still recognised, and a reused ackid still caught.
+    client.sendEnvelope(120, { type: 'answer', sdp: big });
+    await waitFor('the re-send acknowledged', () => client.acks().length === 121);
+    client.sendEnvelope(119, { type: 'answer', sdp: `${big}!` });
+    client.sendEnvelope(121, { type: 'answer', sdp: 'v=0' });
+    await waitFor('ack 121', () => client.acks().includes(121));
+    assert.match(server.violations().at(-1)!, /reused ackid 119/);
+    assert.equal(harness.delivered.length, 121);
+  });
+
+  it('closes a socket that sends a frame over 64 kB, and records it', async () => {
+    const harness = await startServer();
+    const client = await RawClient.signIn(harness.server.port);
+    client.sendEnvelope(1, { type: 'answer', sdp: 'x'.repeat(65 * 1024) });
+    assert.equal(await withTimeout('the close', client.closed), 1009);
+    await waitFor('the violation', () => harness.server.violations().length > 0);
+    assert.match(harness.server.violations()[0]!, /client frame rejected: Max payload size exceeded/);
+    assert.equal(harness.delivered.length, 0);
+  });
+});
+
 describe('Kit signaling server: reconnect and close', () => {
   it('on reconnect=1 re-sends unacknowledged messages with their ackids, no new peer_info or offer, and replaces the first socket', async () => {
     const harness = await startServer();
@@ -446,7 +572,7 @@ describe('Kit signaling server: reconnect and close', () => {
     await second.closeWith(4001);
     await waitFor('close reported', () => harness.closes.length === 1);
     harness.clients[0]!.client.sendPeerMessage({ candidate: 'candidate:x', sdpMid: '0' });
-    const third = await RawClient.open(server.port, `/sign_in?peer_id=peer-9999999999&version=2&reconnect=1`);
+    const third = await RawClient.open(server.port, `${SIGN_IN}&reconnect=1`);
     await third.waitForFrames(2);
     assert.deepEqual(
       third.frames.map((frame) => frame['ackid']),
@@ -461,6 +587,53 @@ describe('Kit signaling server: reconnect and close', () => {
     const refused = await refusedSignIn(server.port, `${SIGN_IN}&reconnect=1`, PROTOCOL);
     assert.equal(refused.status, 409);
     assert.match(server.violations()[0] ?? '', /409.*no live client/);
+  });
+
+  it('refuses reconnect=1 with 409 under another peer name than the live client', async () => {
+    const harness = await startServer();
+    const { server } = harness;
+    const client = await RawClient.signIn(server.port);
+    const refused = await refusedSignIn(server.port, '/sign_in?peer_id=peer-9999999999&version=2&reconnect=1', PROTOCOL);
+    assert.equal(refused.status, 409);
+    assert.match(refused.body, /peer-9999999999.*signed in as peer-0123456789/);
+    assert.match(server.violations()[0] ?? '', /409.*reuses its peer name/);
+    assert.equal(client.closeCode, undefined, 'the live client keeps its socket');
+    assert.equal(server.reconnects, 0);
+    const again = await RawClient.open(server.port, `${SIGN_IN}&reconnect=1`);
+    assert.equal(await withTimeout('first closed', client.closed), 4409);
+    assert.equal(again.ws.protocol, PROTOCOL);
+    assert.equal(server.reconnects, 1);
+  });
+
+  it('after endStream refuses reconnect=1 with 409 and records it, but still takes the last acks', async () => {
+    const harness = await startServer();
+    const { server } = harness;
+    const client = await RawClient.signIn(server.port);
+    await waitFor('acks applied', () => server.unacknowledged().length === 0);
+    harness.clients[0]!.client.sendBye();
+    server.sendError('peerRemoved');
+    server.endStream('peerRemoved');
+    await client.waitForFrames(5);
+    assert.deepEqual(client.frames[4], { error: 'peerRemoved' });
+    await waitFor('the BYE acknowledged', () => server.unacknowledged().length === 0);
+    assert.equal(harness.clients[0]!.client.ended, true);
+    assert.equal(client.closeCode, undefined, 'the socket stays open for the client to leave by itself');
+
+    // Nothing more goes to an ended client.
+    harness.clients[0]!.client.sendPeerMessage({ late: true });
+    client.sendEnvelope(1, { type: 'answer', sdp: 'v=0' });
+    await delay(50);
+    assert.equal(client.frames.length, 5);
+    assert.equal(harness.delivered.length, 0);
+
+    const refused = await refusedSignIn(server.port, `${SIGN_IN}&reconnect=1`, PROTOCOL);
+    assert.equal(refused.status, 409);
+    assert.deepEqual(server.violations().length, 1);
+    assert.match(server.violations()[0]!, /409: reconnect after the server ended the stream \(peerRemoved\)/);
+    // A new sign-in is a new client and is welcome.
+    const next = await RawClient.open(server.port, '/sign_in?peer_id=peer-5555555555&version=2');
+    await next.waitForFrames(3);
+    assert.equal(harness.clients.length, 2);
   });
 
   it('reports 4001 and a dropped connection as final: false, and 1000 as final: true', async () => {

@@ -7,7 +7,8 @@
  * raw event per message (or the 0xFF batch container), version > 2 means every message is wrapped
  * as `0x23 <u64 send time µs>` followed by `0x22`-prefixed events. Text chunks (and, in framed
  * mode, the input heartbeat) are the only messages that skip the `0x23` wrapper. Anything that does
- * not fit becomes an `invalid` item with a reason; no input bytes make the decoder throw.
+ * not fit becomes an `invalid` item with a reason, an event type outside the §5.2 table included;
+ * no input bytes make the decoder throw.
  */
 
 /** One input event as the client meant it. Multi-byte fields other than the type are big-endian on the wire. */
@@ -20,6 +21,7 @@ export type DecodedInputEvent =
   | { kind: 'wheel'; delta: number; timestampUs: number }
   | { kind: 'lock-keys'; flags: number }
   | { kind: 'text'; text: string }
+  /** A §5.2 event the simulated app does not act on (gamepad, haptics, touch, …), checked for size only. */
   | { kind: 'other'; type: number }
   | { kind: 'invalid'; reason: string; hex: string };
 
@@ -286,7 +288,7 @@ function decodeEvent(event: Buffer): DecodedInputEvent {
   if (type === TYPE_TEXT) return decodeText(event);
   if (type === TYPE_TOUCH) return decodeTouch(event);
   const known = EVENT_SIZES.get(type);
-  if (!known) return { kind: 'other', type };
+  if (!known) return invalid(`unknown event type ${type}; §5.2 defines 2-5, 7-10, 12, 13, 17-19, 23 and 24`, event);
   if (event.length !== known.size) {
     return invalid(`${known.name} (type ${type}) must be ${known.size} bytes, got ${event.length}`, event);
   }

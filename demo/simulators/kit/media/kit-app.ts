@@ -39,7 +39,19 @@ export interface ControlLogEntry {
 /** A control message the client may send that is not an app message (window state, keyboard layout, …). */
 export interface ToleratedControlMessage {
   kind: string;
+  /** The value as sent, or the start of its JSON text (ending in …) when that is longer than 4096 characters. */
   value: unknown;
+}
+
+/** What one control_channel text frame was, and what the app answers. */
+export interface ControlFrameResult {
+  /** Frames to send back on control_channel. */
+  replies: string[];
+  /**
+   * The top-level key the frame was read by: `customMessage`, or a client control key such as
+   * `exitMessage` or `windowState` (§4.3); undefined for a frame the app could not read.
+   */
+  key: string | undefined;
 }
 
 /** Frames the client sends on control_channel besides customMessage (§4.3); Kit accepts them silently. */
@@ -62,8 +74,10 @@ const CLIENT_CONTROL_KEYS = new Set([
 
 /** Bound of every inspection list, so a long or hostile session cannot grow memory without limit. */
 const LOG_LIMIT = 1000;
-/** Longest control frame text kept in the log. */
+/** Longest control frame text kept in the log, and longest JSON text of a value kept in the inspection lists. */
 const LOGGED_TEXT_LIMIT = 4096;
+/** Longest event type or control key quoted in a note or kept in a list. */
+const NAME_LIMIT = 80;
 /** Share of the picture height, from the top, that behaves like a text field (text cursor, nothing to pick). */
 export const TEXT_REGION_SHARE = 0.2;
 /** How far, in stream pixels, the pointer may travel between button down and up for the pair to count as a click. */
@@ -140,10 +154,16 @@ export class SimulatedKitApp {
 
   /** Handles one text frame received on control_channel and returns the frames to send back on it. */
   controlFrame(text: string): string[] {
+    return this.receiveControlFrame(text).replies;
+  }
+
+  /** Handles one text frame received on control_channel: the frames to send back, and what kind of frame it was. */
+  receiveControlFrame(text: string): ControlFrameResult {
     this.logControl('in', text);
-    const replies = this.handleControlFrame(text).map(encodeAppMessageFrame);
+    const { messages, key } = this.dispatchControlFrame(text);
+    const replies = messages.map(encodeAppMessageFrame);
     for (const reply of replies) this.logControl('out', reply);
-    return replies;
+    return { replies, key };
   }
 
   /** Takes decoded input_channel_v1 events; returns the app's reactions (selection on click, cursor changes). */
@@ -186,7 +206,7 @@ export class SimulatedKitApp {
     return frame;
   }
 
-  /** App messages received in the correct wire form, in order (the last 1000). */
+  /** App messages received in the correct wire form, in order (the last 1000; a payload whose JSON is longer than 4096 characters kept as the start of that text). */
   messages(): KitAppMessage[] {
     return this.appMessages.map((message) => ({ ...message }));
   }
@@ -221,31 +241,32 @@ export class SimulatedKitApp {
     return [...this.selection];
   }
 
-  private handleControlFrame(text: string): KitAppMessage[] {
+  private dispatchControlFrame(text: string): { messages: KitAppMessage[]; key: string | undefined } {
+    const none = { messages: [], key: undefined };
     const frame = parseJson(text);
     if (!frame.ok) {
       this.violation(`control frame is not JSON: ${quote(text)}`);
-      return [];
+      return none;
     }
     const fields = asObject(frame.value);
     if (!fields) {
       this.violation(`control frame is not a JSON object: ${quote(text)}`);
-      return [];
+      return none;
     }
-    if ('customMessage' in fields) return this.customMessage(fields['customMessage']);
+    if ('customMessage' in fields) return { messages: this.customMessage(fields['customMessage']), key: 'customMessage' };
     const controlKey = Object.keys(fields).find((key) => CLIENT_CONTROL_KEYS.has(key));
     if (controlKey !== undefined) {
       this.tolerate(controlKey, fields[controlKey]);
-      return [];
+      return { messages: [], key: controlKey };
     }
     if ('event_type' in fields) {
       this.violation(
         `bare app message on control_channel (${quote(text)}): Kit expects {"customMessage": "<JSON string of {messageType: "json", messageRecipient: "kit", data: "<JSON string>"}>"}`,
       );
-      return [];
+      return none;
     }
     this.violation(`unknown control message: ${quote(text)}`);
-    return [];
+    return none;
   }
 
   private customMessage(value: unknown): KitAppMessage[] {
@@ -282,9 +303,10 @@ export class SimulatedKitApp {
       this.violation(`app message without a string event_type: ${quote(JSON.stringify(message))}`);
       return [];
     }
-    if (!('payload' in message)) this.note(`${eventType} arrived without a payload (read as {})`);
+    if (!('payload' in message)) this.note(`${shorten(eventType)} arrived without a payload (read as {})`);
     const received: KitAppMessage = { event_type: eventType, payload: message['payload'] ?? {} };
-    remember(this.appMessages, received);
+    // The list keeps a bounded copy: a client must not make it hold megabytes.
+    remember(this.appMessages, { event_type: shorten(eventType), payload: boundedValue(received.payload) });
     return this.handleAppMessage(received);
   }
 
@@ -323,7 +345,7 @@ export class SimulatedKitApp {
       case 'resetStage':
         return [{ event_type: 'resetStageResponse', payload: { result: 'success', error: '' } }];
       default:
-        this.note(`no handler for app message ${message.event_type}: no reply`);
+        this.note(`no handler for app message ${shorten(message.event_type)}: no reply`);
         return [];
     }
   }
@@ -462,7 +484,7 @@ export class SimulatedKitApp {
   }
 
   private tolerate(kind: string, value: unknown): void {
-    remember(this.toleratedFrames, { kind, value });
+    remember(this.toleratedFrames, { kind, value: boundedValue(value) });
   }
 
   private note(observation: string): void {
@@ -511,4 +533,15 @@ function describe(value: unknown): string {
 
 function quote(text: string): string {
   return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}
+
+function shorten(name: string): string {
+  return name.length > NAME_LIMIT ? `${name.slice(0, NAME_LIMIT)}…` : name;
+}
+
+/** The value itself when its JSON text is short, else the start of that text (ending in …). */
+function boundedValue(value: unknown): unknown {
+  const text = JSON.stringify(value) as string | undefined;
+  if (text === undefined || text.length <= LOGGED_TEXT_LIMIT) return value;
+  return `${text.slice(0, LOGGED_TEXT_LIMIT)}…`;
 }

@@ -7,6 +7,10 @@
  * on `input_channel_v1` with the protocol version, input is decoded with the
  * framing of that version, and terminating the session sends `exitMessage` on
  * `control_channel` and `peerRemoved` on the signaling socket.
+ *
+ * What the client sends as peer messages is checked against §2: one answer per offer,
+ * an nvstSdp that carries the server's `o=`/`t=` and the answer's ICE and DTLS
+ * credentials, and candidates in the browser's `{sdpMLineIndex, sdpMid, candidate}` form.
  */
 import dgram from 'node:dgram';
 import type { KitPortPair, KitSessionMedia } from '../kit-simulator.js';
@@ -14,7 +18,7 @@ import type { H264AccessUnit } from './h264.js';
 import { decodeInputMessage, encodeInputHandshake } from './input-decoder.js';
 import { SimulatedKitApp } from './kit-app.js';
 import type { KitAppMessage } from './kit-app.js';
-import { KIT_CONTROL_CHANNEL_LABEL, KitMediaPeer } from './media-peer.js';
+import { KIT_CONTROL_CHANNEL_LABEL, KitMediaPeer, isMdnsCandidate } from './media-peer.js';
 import type { RemoteCandidateInit } from './media-peer.js';
 import { TcpForwarder, UdpForwarder, bindUdp, closeUdp } from './port-forwarder.js';
 import { KitSignalingServer } from './signaling-server.js';
@@ -43,7 +47,25 @@ export const KIT_MEDIA_FAULTS = [
 export type KitMediaFault = (typeof KIT_MEDIA_FAULTS)[number];
 
 /** What the control endpoint can read of a session's media (GET /_control/sessions/{id}/{name}). */
-export const KIT_MEDIA_INSPECTIONS = ['input', 'envelopes', 'violations', 'control', 'channels', 'sign-in', 'answer'] as const;
+export const KIT_MEDIA_INSPECTIONS = [
+  'input',
+  'envelopes',
+  'violations',
+  /** Tolerated oddities: data on channels the server does not read, app messages it has no handler for, … */
+  'notes',
+  'control',
+  'channels',
+  'sign-in',
+  'answer',
+  /** Ackids of server messages the client has not acknowledged yet. */
+  'unacknowledged',
+] as const;
+
+/** How long the server waits, after it ended the stream, before it closes the peer: the client must read why first. */
+const SERVER_END_GRACE_MS = 500;
+/** Bound of the session's own problem and note lists. */
+const SESSION_LOG_LIMIT = 100;
+const INPUT_CHANNEL_LABEL = 'input_channel_v1';
 
 export interface KitMediaSessionConfig {
   sessionId: string;
@@ -105,7 +127,7 @@ interface SessionSockets {
 function offerNvstSdp(config: KitMediaSessionConfig): string {
   return [
     'v=0',
-    `o=SdpTest ${Date.now()} 0 IN IP4 ${config.host}`,
+    `o=SdpTest ${Date.now()} ${Math.floor(Math.random() * 1000)} IN IP4 ${config.host}`,
     's=-',
     't=0 0',
     'a=general.clientCapture:0',
@@ -134,9 +156,17 @@ export class KitMediaSession implements KitMediaSessionHandle {
   private peerWork: Promise<void> = Promise.resolve();
   private mediaStopped = false;
   private closed = false;
+  /** The offer of the current peer: what it said, and whether the client has answered it. */
+  private offer: { peer: KitMediaPeer; nvstSdp: string | undefined; answered: boolean } | undefined;
   /** The client's last answer: its SDP and nvstSdp, for the control endpoint. */
   private lastAnswer: { sdp: string; nvstSdp?: string } | undefined;
-  private readonly answerProblems: string[] = [];
+  /** What the client did against §2-§5 that the signaling server and the app cannot see. */
+  private readonly problems: string[] = [];
+  private readonly sessionNotes: string[] = [];
+  /** Peers whose client sent data on a channel the server does not read, by label: noted once. */
+  private readonly notedChannels = new WeakMap<KitMediaPeer, Set<string>>();
+  /** Delayed peer closes after the server ended the stream; cleared on close(). */
+  private readonly endTimers = new Set<NodeJS.Timeout>();
   /** Peers whose client has sent framed input: from then on, only the announced version's framing is accepted. */
   private readonly framedInputSeen = new WeakSet<KitMediaPeer>();
   /** When each peer's input handshake went out. */
@@ -207,15 +237,19 @@ export class KitMediaSession implements KitMediaSessionHandle {
         return;
       case 'end-stream':
         this.peer?.sendOnChannel(KIT_CONTROL_CHANNEL_LABEL, this.app.exitMessage(0));
+        this.endStream('exitMessage');
         return;
       case 'peer-removed':
         this.sockets.signalingServer.sendError('peerRemoved');
+        this.endStream('peerRemoved');
         return;
       case 'bye':
         this.client?.sendBye();
+        this.endStream('BYE');
         return;
       case 'signaling-error':
         this.sockets.signalingServer.sendError('serverOverloaded');
+        this.endStream('error serverOverloaded');
         return;
       case 'timer-warning':
         this.peer?.sendOnChannel(KIT_CONTROL_CHANNEL_LABEL, this.app.timerNotification(4, 30));
@@ -237,7 +271,9 @@ export class KitMediaSession implements KitMediaSessionHandle {
       case 'envelopes':
         return server.envelopes();
       case 'violations':
-        return [...server.violations(), ...this.answerProblems, ...this.app.violations()];
+        return [...server.violations(), ...this.problems, ...this.app.violations()];
+      case 'notes':
+        return [...this.sessionNotes, ...this.app.notes()];
       case 'control':
         return this.app.controlLog();
       case 'channels':
@@ -246,6 +282,8 @@ export class KitMediaSession implements KitMediaSessionHandle {
         return { last: server.lastSignIn ?? null, reconnects: server.reconnects };
       case 'answer':
         return this.lastAnswer ?? null;
+      case 'unacknowledged':
+        return server.unacknowledged();
       default:
         throw new Error(`unknown inspection '${name}'; known: ${KIT_MEDIA_INSPECTIONS.join(', ')}`);
     }
@@ -267,6 +305,8 @@ export class KitMediaSession implements KitMediaSessionHandle {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const timer of this.endTimers) clearTimeout(timer);
+    this.endTimers.clear();
     const { signalingServer, signalingForwarder, mediaForwarder } = this.sockets;
     const told = this.peer?.sendOnChannel(KIT_CONTROL_CHANNEL_LABEL, this.app.exitMessage(0));
     signalingServer.sendError('peerRemoved');
@@ -288,7 +328,8 @@ export class KitMediaSession implements KitMediaSessionHandle {
     this.client = client;
     if (reconnect && this.peer) return;
     this.enqueuePeerWork(async () => {
-      if (this.client !== client || !client.open) return;
+      // Checked again here: a reconnect that arrives while the first peer is being created finds it made by now.
+      if (this.client !== client || !client.open || client.ended || (reconnect && this.peer)) return;
       let peer: KitMediaPeer;
       try {
         peer = await this.createPeer();
@@ -297,35 +338,106 @@ export class KitMediaSession implements KitMediaSessionHandle {
         if (client.open) client.close(1011, 'media setup failed');
         return;
       }
-      if (this.client !== client || !client.open || this.closed) {
+      if (this.client !== client || !client.open || client.ended || this.closed) {
         await this.closePeer(peer);
         return;
       }
-      client.sendPeerMessage({ type: 'offer', sdp: peer.offerSdp, ...(this.config.nvstSdp ? { nvstSdp: offerNvstSdp(this.config) } : {}) });
+      const nvstSdp = this.config.nvstSdp ? offerNvstSdp(this.config) : undefined;
+      this.offer = { peer, nvstSdp, answered: false };
+      client.sendPeerMessage({ type: 'offer', sdp: peer.offerSdp, ...(nvstSdp === undefined ? {} : { nvstSdp }) });
     });
   }
 
+  /** A client peer message: an answer (§2.2) or a trickled candidate (§2.5); nothing else. */
   private peerMessage(client: SignalingClient, message: Record<string, unknown>): void {
     if (client !== this.client) return;
-    if (message['type'] === 'answer' && typeof message['sdp'] === 'string') {
-      const sdp = message['sdp'];
-      const nvstSdp = typeof message['nvstSdp'] === 'string' ? message['nvstSdp'] : undefined;
-      this.lastAnswer = { sdp, ...(nvstSdp === undefined ? {} : { nvstSdp }) };
-      if (this.config.nvstSdp && !nvstSdp) this.answerProblem('the answer has no nvstSdp, but the offer had one');
-      if (nvstSdp && !/a=general\.icePassword:\S+/.test(nvstSdp)) this.answerProblem('the answer nvstSdp lacks a=general.icePassword');
-      this.enqueuePeerWork(async () => {
-        await this.peer?.acceptAnswer(sdp);
-      });
-    } else if (typeof message['candidate'] === 'string') {
-      const candidate = readCandidate(message);
-      this.enqueuePeerWork(async () => {
-        await this.peer?.addRemoteCandidate(candidate);
-      });
+    if ('candidate' in message) this.candidateMessage(message);
+    else if (message['type'] === 'answer') this.answerMessage(message);
+    else {
+      this.problem(
+        `peer message ${describeMessage(message)} is neither an answer nor a candidate; a client sends ` +
+          '{"type": "answer", "sdp", "nvstSdp"?} and {"sdpMLineIndex", "sdpMid", "candidate"} only (§2.2, §2.5)',
+      );
     }
   }
 
-  private answerProblem(problem: string): void {
-    if (this.answerProblems.length < 100) this.answerProblems.push(problem);
+  private answerMessage(message: Record<string, unknown>): void {
+    const sdp = message['sdp'];
+    if (typeof sdp !== 'string' || sdp === '') {
+      this.problem('answer without an sdp string');
+      return;
+    }
+    const nvstSdp = message['nvstSdp'];
+    if (nvstSdp !== undefined && typeof nvstSdp !== 'string') {
+      this.problem(`answer nvstSdp must be a string, got ${typeof nvstSdp}`);
+      return;
+    }
+    this.lastAnswer = { sdp, ...(nvstSdp === undefined ? {} : { nvstSdp }) };
+    const offer = this.offer;
+    if (!offer) {
+      this.problem('answer with no offer pending: the server offers, the client answers once per offer (§2.1)');
+      return;
+    }
+    if (offer.answered) {
+      this.problem('a second answer to the same offer: the client answers once per offer (§2.1)');
+      return;
+    }
+    offer.answered = true;
+    if (offer.nvstSdp === undefined) {
+      if (nvstSdp !== undefined) this.problem('the answer has an nvstSdp, but the offer had none (§2.2)');
+    } else if (nvstSdp === undefined) {
+      this.problem('the answer has no nvstSdp, but the offer had one (§2.2)');
+    } else {
+      for (const problem of nvstAnswerProblems(offer.nvstSdp, nvstSdp, sdp)) this.problem(`answer nvstSdp: ${problem}`);
+    }
+    this.enqueuePeerWork(async () => {
+      try {
+        await offer.peer.acceptAnswer(sdp);
+      } catch (error) {
+        this.problem(`the answer was rejected: ${errorText(error)}`);
+      }
+    });
+  }
+
+  private candidateMessage(message: Record<string, unknown>): void {
+    const checked = readCandidate(message);
+    if (typeof checked === 'string') {
+      this.problem(`candidate ${describeMessage(message)}: ${checked}`);
+      return;
+    }
+    this.enqueuePeerWork(async () => {
+      try {
+        await this.peer?.addRemoteCandidate(checked);
+      } catch (error) {
+        // mDNS candidates are skipped by the peer by design (NVIDIA's browser trickles them); they never get here.
+        if (!isMdnsCandidate(checked.candidate)) this.problem(`candidate ${excerpt(checked.candidate)} was rejected: ${errorText(error)}`);
+      }
+    });
+  }
+
+  private problem(problem: string): void {
+    remember(this.problems, problem);
+    this.config.log?.(`media for ${this.config.sessionId} violation: ${problem}`);
+  }
+
+  private note(note: string): void {
+    remember(this.sessionNotes, note);
+  }
+
+  /**
+   * The server ended the stream: the client is ended (a reconnect is refused) and, once it
+   * has had a moment to read why, its peer is closed.
+   */
+  private endStream(reason: string): void {
+    this.sockets.signalingServer.endStream(reason);
+    const peer = this.peer;
+    if (!peer) return;
+    const timer = setTimeout(() => {
+      this.endTimers.delete(timer);
+      this.enqueuePeerWork(() => this.closePeer(peer));
+    }, SERVER_END_GRACE_MS);
+    timer.unref();
+    this.endTimers.add(timer);
   }
 
   /** A client that said goodbye takes its stream with it; one that may come back (a drop, a 4001 switch) does not. */
@@ -348,6 +460,7 @@ export class KitMediaSession implements KitMediaSessionHandle {
     // The old peer must release the media port before the new one binds it.
     const old = this.peer;
     this.peer = undefined;
+    this.offer = undefined;
     await old?.close();
     if (this.mediaPortReservation) {
       await closeUdp(this.mediaPortReservation);
@@ -364,7 +477,7 @@ export class KitMediaSession implements KitMediaSessionHandle {
       idleTimeoutMs: this.config.peerIdleTimeoutMs,
       onChannelOpen: (label) => {
         // The server speaks first on the input channel: the protocol version it reads.
-        if (label !== 'input_channel_v1') return;
+        if (label !== INPUT_CHANNEL_LABEL) return;
         peer.sendOnChannel(label, encodeInputHandshake(this.config.inputVersion));
         this.handshakeSentAt.set(peer, performance.now());
       },
@@ -380,12 +493,21 @@ export class KitMediaSession implements KitMediaSessionHandle {
   }
 
   private channelMessage(peer: KitMediaPeer, label: string, data: string | Buffer): void {
-    if (label === KIT_CONTROL_CHANNEL_LABEL && typeof data === 'string') {
-      for (const reply of this.app.controlFrame(data)) peer.sendOnChannel(label, reply);
+    if (label === KIT_CONTROL_CHANNEL_LABEL) {
+      if (typeof data !== 'string') {
+        this.note(`binary message of ${data.length} bytes on control_channel ignored: control messages are JSON text (§4)`);
+        return;
+      }
+      const { replies, key } = this.app.receiveControlFrame(data);
+      for (const reply of replies) peer.sendOnChannel(label, reply);
       // The viewer left: NVIDIA's client says so before closing its peer connection.
-      if (data.includes('"exitMessage"')) this.enqueuePeerWork(() => this.closePeer(peer));
-    } else if (label === 'input_channel_v1') {
-      const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+      if (key === 'exitMessage') this.enqueuePeerWork(() => this.closePeer(peer));
+    } else if (label === INPUT_CHANNEL_LABEL) {
+      if (typeof data === 'string') {
+        this.problem(`text message on input_channel_v1 (${excerpt(data)}): the input protocol is binary (§5)`);
+        return;
+      }
+      const bytes = data;
       // Wall-clock arrival time (ms since the epoch, sub-millisecond), so a benchmark can measure input latency.
       const receivedAt = performance.timeOrigin + performance.now();
       // A client writes plain events until the handshake reaches it (§5.1): with version 3 announced, plain events
@@ -398,12 +520,22 @@ export class KitMediaSession implements KitMediaSessionHandle {
       const replies = this.app.input(events);
       for (const frame of replies.control) peer.sendOnChannel(KIT_CONTROL_CHANNEL_LABEL, frame);
       for (const frame of replies.cursor) peer.sendOnChannel('cursor_channel', frame);
+    } else {
+      // A client may open channels the server does not read (stats_channel, §3); noted once per channel.
+      const noted = this.notedChannels.get(peer) ?? new Set<string>();
+      this.notedChannels.set(peer, noted);
+      if (noted.has(label)) return;
+      noted.add(label);
+      const size = typeof data === 'string' ? `text of ${data.length} characters` : `${data.length} bytes`;
+      this.note(`data on channel ${excerpt(label)} (${size}) ignored: the server reads only control_channel and input_channel_v1`);
     }
   }
 
   /** Closes a peer (the current one by default) and holds the media port again while no peer does. */
   private async closePeer(peer = this.peer): Promise<void> {
     if (peer === this.peer) this.peer = undefined;
+    // With its peer gone, the offer is no longer open to an answer.
+    if (peer && this.offer?.peer === peer) this.offer = undefined;
     await peer?.close();
     if (this.peer || this.mediaPortReservation || this.closed) return;
     try {
@@ -482,15 +614,112 @@ async function reserveUdpPort(host: string, port: number): Promise<dgram.Socket>
   return socket;
 }
 
-/** A trickled candidate in the shape §2.5 gives: `{candidate: "candidate:...", sdpMid, sdpMLineIndex}`. */
-function readCandidate(message: Record<string, unknown>): RemoteCandidateInit {
-  const sdpMid = message['sdpMid'];
-  const sdpMLineIndex = message['sdpMLineIndex'];
-  return {
-    candidate: String(message['candidate']),
-    sdpMid: typeof sdpMid === 'string' ? sdpMid : null,
-    sdpMLineIndex: typeof sdpMLineIndex === 'number' ? sdpMLineIndex : null,
-  };
+/**
+ * A trickled candidate in the shape §2.5 gives, `{"sdpMLineIndex": n, "sdpMid": "<mid>", "candidate": "candidate:…"}`
+ * for a non-TCP local candidate, or what is wrong with it.
+ */
+function readCandidate(message: Record<string, unknown>): RemoteCandidateInit | string {
+  const problems: string[] = [];
+  const { candidate, sdpMid, sdpMLineIndex } = message;
+  if ('type' in message) problems.push('has a type field; a candidate message is {sdpMLineIndex, sdpMid, candidate} only');
+  if (typeof candidate !== 'string') problems.push(`candidate must be a string, got ${typeof candidate}`);
+  else if (candidate.trim() === '') problems.push('empty candidate string; the end of candidates is not sent');
+  else if (candidateTransport(candidate) === 'tcp') problems.push('a TCP candidate; the client trickles only non-TCP candidates');
+  if (typeof sdpMid !== 'string') problems.push('sdpMid missing');
+  if (!Number.isSafeInteger(sdpMLineIndex) || (sdpMLineIndex as number) < 0) problems.push('sdpMLineIndex missing');
+  if (problems.length > 0) return `${problems.join('; ')} (§2.5)`;
+  return { candidate: candidate as string, sdpMid: sdpMid as string, sdpMLineIndex: sdpMLineIndex as number };
+}
+
+/** The transport field (third) of `candidate:<foundation> <component> <transport> …`, lower-case. */
+function candidateTransport(candidate: string): string | undefined {
+  return candidate.trim().replace(/^a=/, '').split(/\s+/)[2]?.toLowerCase();
+}
+
+/** The parts of an nvstSdp that §2.3 gives meaning to. */
+interface NvstSdpParts {
+  lines: string[];
+  /** Session lines before the first `m=`. */
+  session: string[];
+  sections: { mLine: string; type: string; msid: string | undefined }[];
+}
+
+function parseNvstSdp(text: string): NvstSdpParts {
+  // NVIDIA's client builds it with LF and appends its credentials with CRLF.
+  const lines = text.split(/\r?\n/).filter((line) => line !== '');
+  const firstMedia = lines.findIndex((line) => line.startsWith('m='));
+  const session = firstMedia < 0 ? lines : lines.slice(0, firstMedia);
+  const sections: NvstSdpParts['sections'] = [];
+  for (const line of firstMedia < 0 ? [] : lines.slice(firstMedia)) {
+    if (line.startsWith('m=')) sections.push({ mLine: line, type: line.slice(2).split(' ')[0] ?? '', msid: undefined });
+    else if (line.startsWith('a=msid:')) {
+      const section = sections.at(-1)!;
+      section.msid ??= line.slice('a=msid:'.length);
+    }
+  }
+  return { lines, session, sections };
+}
+
+/**
+ * What is wrong with the client's nvstSdp (§2.3): `v=0`, the server's `o=` and `t=`, `s=-`, the answer SDP's ICE
+ * password, ufrag and DTLS fingerprint (upper-case) as `a=general.*`, and each offered section as
+ * `m=<type> 0 RTP/AVP` with the offer's `a=msid`.
+ */
+export function nvstAnswerProblems(offerNvstSdp: string, answerNvstSdp: string, answerSdp: string): string[] {
+  const problems: string[] = [];
+  const offer = parseNvstSdp(offerNvstSdp);
+  const answer = parseNvstSdp(answerNvstSdp);
+  if (answer.lines[0] !== 'v=0') problems.push(`the first line must be v=0, got ${excerpt(answer.lines[0] ?? 'nothing')}`);
+  const sessionValue = (parts: NvstSdpParts, prefix: string) => parts.session.find((line) => line.startsWith(prefix))?.slice(prefix.length);
+  for (const [prefix, name] of [
+    ['o=', 'origin'],
+    ['t=', 'time'],
+  ] as const) {
+    const expected = sessionValue(offer, prefix);
+    const got = sessionValue(answer, prefix);
+    if (got !== expected)
+      problems.push(`${prefix} must be the server's ${name} ${String(expected)}, got ${got === undefined ? 'none' : excerpt(got)}`);
+  }
+  if (sessionValue(answer, 's=') !== '-') problems.push('s=- missing');
+  const answerValue = (attribute: string) => new RegExp(`^a=${attribute}:(.+?)\\s*$`, 'm').exec(answerSdp)?.[1];
+  const fingerprint = answerValue('fingerprint')?.split(/\s+/)[1];
+  const credentials: [string, string | undefined, string][] = [
+    ['icePassword', answerValue('ice-pwd'), 'a=ice-pwd'],
+    ['iceUserNameFragment', answerValue('ice-ufrag'), 'a=ice-ufrag'],
+    ['dtlsFingerprint', fingerprint, 'a=fingerprint'],
+  ];
+  for (const [key, expected, source] of credentials) {
+    const got = sessionValue(answer, `a=general.${key}:`);
+    if (got === undefined) problems.push(`a=general.${key} missing`);
+    else if (expected === undefined) problems.push(`a=general.${key} given, but the answer SDP has no ${source}`);
+    else if (key === 'dtlsFingerprint' ? got.toUpperCase() !== expected.toUpperCase() : got !== expected)
+      problems.push(`a=general.${key} ${excerpt(got)} is not the answer SDP's ${source} ${excerpt(expected)}`);
+    else if (key === 'dtlsFingerprint' && got !== got.toUpperCase()) problems.push('a=general.dtlsFingerprint must be upper-case');
+  }
+  for (const section of answer.sections) {
+    if (!/^m=(video|audio|application|mic) 0 RTP\/AVP$/.test(section.mLine))
+      problems.push(`section ${excerpt(section.mLine)} must read m=<type> 0 RTP/AVP`);
+    if (!offer.sections.some((offered) => offered.type === section.type && offered.msid === section.msid))
+      problems.push(`section ${excerpt(section.mLine)} with a=msid:${String(section.msid)} was not offered`);
+  }
+  for (const offered of offer.sections) {
+    if (!answer.sections.some((section) => section.type === offered.type && section.msid === offered.msid))
+      problems.push(`the offered section m=${offered.type} a=msid:${String(offered.msid)} is missing`);
+  }
+  return problems;
+}
+
+function describeMessage(message: Record<string, unknown>): string {
+  return excerpt(JSON.stringify(message));
+}
+
+function excerpt(text: string, limit = 120): string {
+  return text.length > limit ? `${text.slice(0, limit)}…` : text;
+}
+
+function remember(list: string[], item: string): void {
+  list.push(item);
+  if (list.length > SESSION_LOG_LIMIT) list.splice(0, list.length - SESSION_LOG_LIMIT);
 }
 
 function errorText(error: unknown): string {

@@ -19,9 +19,15 @@
  * frames; the server answers each accepted ackid with `{"ack": <highest received>}`.
  *
  * Reconnect (`reconnect=1`, e.g. NVIDIA's switch to a worker socket after closing the
- * first one with 4001): no new peer_info or offer; every unacknowledged server message
- * is sent again with its ackid.
+ * first one with 4001): only for the live client and with its peer name; no new peer_info
+ * or offer; every unacknowledged server message is sent again with its ackid. Once the
+ * server has ended the stream (peerRemoved, BYE, the app's exitMessage) a reconnect is
+ * refused.
+ *
+ * What a client sends is logged in excerpts only: a hostile client must not be able to
+ * make the logs hold more than a few kB per entry.
  */
+import { createHash, randomInt } from 'node:crypto';
 import http from 'node:http';
 import type net from 'node:net';
 import type stream from 'node:stream';
@@ -43,13 +49,30 @@ const SUPPORTED_VERSION = '2';
 const SUBPROTOCOL_PREFIX = 'x-nv-sessionid.';
 const BEARER_INFIX = '-Authorization.Bearer-';
 const REDACTED = '<redacted>';
-/** Largest client message accepted; SDP answers are a few kB, stats frames a few more. */
-const MAX_CLIENT_MESSAGE_BYTES = 256 * 1024;
+/**
+ * Largest client message accepted. NVIDIA's envelopes are a few kB and SDP answers well
+ * under this; a larger frame closes the socket (1009) and is recorded as a violation.
+ */
+const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
 /** Unacknowledged server messages kept; a client that never acks must not grow memory. */
 const MAX_RETAINED_MESSAGES = 256;
-/** Client ackids whose content is remembered, to tell a re-sent envelope from a reused ackid. */
-const MAX_REMEMBERED_CLIENT_ACKIDS = 256;
+/**
+ * Client ackids whose content digest is remembered, to tell a re-sent envelope from a
+ * reused ackid and from an ackid that goes backwards.
+ */
+const MAX_REMEMBERED_CLIENT_ACKIDS = 1024;
 const MAX_ENVELOPE_LOG = 500;
+/** Longest incoming frame logged in its parsed form; longer ones are logged as the start of their text. */
+const MAX_LOGGED_TEXT = 4096;
+/**
+ * Heartbeats count from here, far above any ackid a session reaches, so that a client
+ * that acknowledges a heartbeat (NVIDIA's client never does, §1.3) acks "a message never sent".
+ */
+const FIRST_HEARTBEAT = 1_000_000;
+/** A server message unacknowledged this many heartbeat periods while a socket is open is a violation. */
+const ACK_DEADLINE_HEARTBEATS = 2;
+/** Client ids are drawn from [1, this), like NVIDIA's peer names, so a client cannot count on a fixed one. */
+const CLIENT_ID_LIMIT = 1_000_000_000;
 const MAX_VIOLATIONS = 100;
 /**
  * Client close codes that end the client for good. 1005 is what a browser's
@@ -67,6 +90,8 @@ export interface SignalingClient {
   readonly clientId: number;
   /** True while a socket of this client is open. */
   readonly open: boolean;
+  /** The client is gone for good: it said goodbye, was replaced, or the server ended the stream. */
+  readonly ended: boolean;
   /**
    * Sends `{"peer_msg":{"from":<server id>,"to":<client id>,"msg":JSON.stringify(message)},"ackid":n}`.
    * Without an open socket the message is retained and goes out on the client's reconnect.
@@ -110,7 +135,10 @@ export interface SignalingEnvelopeRecord {
   direction: 'in' | 'out';
   /** Milliseconds since the server started. */
   at: number;
-  /** The parsed JSON; an unparseable incoming frame is kept as (the start of) its text. */
+  /**
+   * The parsed JSON. An incoming frame that does not parse, or is longer than 4096
+   * characters, is kept as (the start of) its text.
+   */
   message: unknown;
   ackid?: number;
 }
@@ -136,6 +164,10 @@ interface SignInRequest {
 interface RetainedMessage {
   text: string;
   message: Record<string, unknown>;
+  /** When it last went out on an open socket (ms since the epoch); undefined while it waits for one. */
+  sentAt?: number;
+  /** Already recorded as unacknowledged too long. */
+  overdueReported?: boolean;
 }
 
 /** One WebSocket of the client. */
@@ -164,12 +196,16 @@ interface ClientPeerHost {
 }
 
 class ClientPeer implements SignalingClient {
-  /** Closed for good (final close, client.close(), replaced by a new sign-in, server closed). */
+  /** Closed for good (final close, client.close(), replaced by a new sign-in, server ended the stream, server closed). */
   ended = false;
+  /** Why the server ended the stream, when it did (a reconnect after that is refused). */
+  endedByServer: string | undefined;
   connection: Connection | undefined;
   highestReceivedAckId = 0;
-  /** Content of recently accepted client ackids, to recognise a faithful re-send. */
+  /** SHA-1 of the content of recently accepted client ackids (oldest first), to recognise a faithful re-send. */
   readonly receivedContent = new Map<number, string>();
+  /** Some ackids were dropped from {@link receivedContent}: below its oldest, a backwards ackid cannot be judged. */
+  forgotReceivedContent = false;
   reportedRetentionOverflow = false;
 
   constructor(
@@ -208,15 +244,15 @@ export class KitSignalingServer {
   private readonly connections = new Set<Connection>();
   /** Raw TCP sockets, so close() can cut connections still in the HTTP upgrade. */
   private readonly rawSockets = new Set<net.Socket>();
-  private readonly heartbeat: NodeJS.Timeout;
+  /** Started once the server listens, so a failed start leaves no timer behind. */
+  private heartbeat: NodeJS.Timeout | undefined;
   private readonly startedAt = Date.now();
   private readonly retained = new Map<number, RetainedMessage>();
   private readonly envelopeLog: SignalingEnvelopeRecord[] = [];
   private readonly violationLog: string[] = [];
   private peer: ClientPeer | undefined;
   private nextAckId = 1;
-  private nextClientId = 1;
-  private heartbeatCount = 0;
+  private nextHeartbeat = FIRST_HEARTBEAT;
   private closed = false;
   private listeningPort = 0;
   private reconnectCount = 0;
@@ -235,8 +271,6 @@ export class KitSignalingServer {
       sendRetained: (peer, body) => this.sendRetained(peer, body),
       endPeer: (peer, code, reason) => this.endPeer(peer, code, reason),
     };
-    this.heartbeat = setInterval(() => this.sendHeartbeat(), options.heartbeatMs);
-    this.heartbeat.unref();
   }
 
   static async start(options: KitSignalingServerOptions): Promise<KitSignalingServer> {
@@ -254,15 +288,22 @@ export class KitSignalingServer {
     httpServer.on('connection', (socket) => server.admit(socket));
     httpServer.on('upgrade', (request, socket, head) => server.upgrade(request, socket, head));
     httpServer.on('clientError', (_error, socket) => socket.destroy());
-    await new Promise<void>((resolve, reject) => {
-      httpServer.once('error', reject);
-      httpServer.listen({ host: options.host, port: options.port, exclusive: true }, () => {
-        httpServer.off('error', reject);
-        resolve();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen({ host: options.host, port: options.port, exclusive: true }, () => {
+          httpServer.off('error', reject);
+          resolve();
+        });
       });
-    });
+    } catch (error) {
+      await server.close();
+      throw error;
+    }
     httpServer.on('error', () => {});
     server.listeningPort = (httpServer.address() as net.AddressInfo).port;
+    server.heartbeat = setInterval(() => server.heartbeatTick(), options.heartbeatMs);
+    server.heartbeat.unref();
     return server;
   }
 
@@ -288,7 +329,10 @@ export class KitSignalingServer {
     return count;
   }
 
-  /** Every text frame in both directions, oldest first (the last {@link MAX_ENVELOPE_LOG}). */
+  /**
+   * Every text frame in both directions, oldest first (the last {@link MAX_ENVELOPE_LOG}).
+   * An incoming frame longer than {@link MAX_LOGGED_TEXT} characters is kept as the start of its text.
+   */
   envelopes(): SignalingEnvelopeRecord[] {
     return this.envelopeLog.slice();
   }
@@ -314,6 +358,20 @@ export class KitSignalingServer {
   }
 
   /**
+   * The server ended the stream (it sent peerRemoved, BYE or another error, or the app
+   * sent exitMessage): the live client is ended. Its open socket stays open so that the
+   * client reads what it was told and leaves by itself; nothing is sent to it any more,
+   * and a later `reconnect=1` is refused with 409 and recorded as a violation.
+   */
+  endStream(reason: string): void {
+    const peer = this.liveClient();
+    if (!peer) return;
+    peer.ended = true;
+    peer.endedByServer = reason;
+    this.options.log?.(`signaling: the server ended the stream of client ${peer.clientId} (${reason})`);
+  }
+
+  /**
    * Cuts the client's TCP connection without a close frame, as a network failure
    * would. The client stays live: `onClientClosed` reports `final: false` (code 1006)
    * and a `reconnect=1` socket is accepted.
@@ -325,7 +383,7 @@ export class KitSignalingServer {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.heartbeat);
+    if (this.heartbeat) clearInterval(this.heartbeat);
     if (this.peer) this.peer.ended = true;
     for (const connection of this.connections) {
       if (connection.socket.readyState === WebSocket.OPEN) connection.socket.close(SignalingCloseCode.serverShutdown, 'session ended');
@@ -345,8 +403,8 @@ export class KitSignalingServer {
       return;
     }
     const message = { ...body, ackid: this.nextAckId++ };
-    const text = JSON.stringify(message);
-    this.retained.set(message.ackid, { text, message });
+    const retained: RetainedMessage = { text: JSON.stringify(message), message };
+    this.retained.set(message.ackid, retained);
     if (this.retained.size > MAX_RETAINED_MESSAGES) {
       // Maps iterate in insertion order: forget the oldest.
       this.retained.delete(this.retained.keys().next().value!);
@@ -356,7 +414,14 @@ export class KitSignalingServer {
       }
     }
     const connection = peer.connection;
-    if (connection?.open) this.transmitText(connection, text, message);
+    if (connection?.open) this.transmitRetained(connection, retained);
+  }
+
+  /** Sends a retained message and starts its acknowledgement deadline. */
+  private transmitRetained(connection: Connection, retained: RetainedMessage): void {
+    if (!connection.open) return;
+    retained.sentAt = Date.now();
+    this.transmitText(connection, retained.text, retained.message);
   }
 
   private endPeer(peer: ClientPeer, code: number, reason: string): void {
@@ -436,9 +501,18 @@ export class KitSignalingServer {
     const query = new URL(request.url ?? '', 'http://signaling').searchParams;
     const peerId = query.get('peer_id') ?? '';
     const reconnect = query.get('reconnect') === '1';
-    if (reconnect && !this.liveClient()) {
+    if (reconnect) {
       // Signing the client in afresh would hide the client's bug: nothing is there to reconnect to.
-      return refuse(409, 'reconnect=1 but this session has no live client (never signed in, or it ended)');
+      const endedBy = this.peer?.endedByServer;
+      if (endedBy !== undefined) return refuse(409, `reconnect after the server ended the stream (${endedBy}); the stream is over`);
+      const live = this.liveClient();
+      if (!live) return refuse(409, 'reconnect=1 but this session has no live client (never signed in, or it ended)');
+      if (live.peerId !== peerId) {
+        return refuse(
+          409,
+          `reconnect=1 as ${peerId}, but the live client signed in as ${live.peerId}; a reconnect reuses its peer name (§1.6)`,
+        );
+      }
     }
     return { peerId, reconnect, protocol, url, secrets };
   }
@@ -454,8 +528,8 @@ export class KitSignalingServer {
       return;
     }
     let peer = signIn.reconnect ? this.liveClient() : undefined;
-    if (signIn.reconnect && !peer) {
-      // The client ended between the check and the handshake.
+    if (signIn.reconnect && peer?.peerId !== signIn.peerId) {
+      // The client ended, or another one signed in, between the check and the handshake.
       this.violation(`reconnect socket for an ended client (url ${signIn.url})`);
       ws.close(SignalingCloseCode.policyViolation, 'no live client to reconnect');
       return;
@@ -465,8 +539,7 @@ export class KitSignalingServer {
       // A new sign-in starts a new client peer; the previous one and its messages are gone.
       if (this.peer) this.peer.ended = true;
       this.retained.clear();
-      if (this.nextClientId === this.serverId) this.nextClientId++;
-      peer = new ClientPeer(this.peerHost, signIn.peerId, this.nextClientId++);
+      peer = new ClientPeer(this.peerHost, signIn.peerId, this.newClientId());
       this.peer = peer;
     } else {
       this.reconnectCount++;
@@ -497,12 +570,20 @@ export class KitSignalingServer {
     ws.on('close', (code) => this.socketClosed(connection, code));
 
     if (signIn.reconnect) {
-      for (const { text, message } of this.retained.values()) this.transmitText(connection, text, message);
+      for (const retained of this.retained.values()) this.transmitRetained(connection, retained);
     } else {
       this.sendRetained(peer, { peer_info: { id: peer.clientId, name: peer.peerId } });
       this.sendRetained(peer, { peer_info: { id: this.serverId, name: this.options.serverName } });
     }
     this.notify(() => this.options.onClient(peer, { reconnect: signIn.reconnect }));
+  }
+
+  /** A random client id, never the server's nor the previous client's. */
+  private newClientId(): number {
+    let id: number;
+    do id = randomInt(1, CLIENT_ID_LIMIT);
+    while (id === this.serverId || id === this.peer?.clientId);
+    return id;
   }
 
   private socketClosed(connection: Connection, code: number): void {
@@ -520,10 +601,21 @@ export class KitSignalingServer {
     const parsed = parseJson(text);
     // The log and the violations get a copy with secrets hidden; the session gets the frame as sent.
     const shown = redactText(text, connection.secrets);
-    const logged = shown === text ? parsed : parseJson(shown);
-    const ackid = isRecord(logged) && typeof logged['ackid'] === 'number' ? logged['ackid'] : undefined;
-    this.record({ direction: 'in', at: this.now(), message: logged ?? excerpt(shown), ...(ackid === undefined ? {} : { ackid }) });
-    if (connection.replaced || connection.peer.ended) return;
+    const small = shown.length <= MAX_LOGGED_TEXT;
+    const logged = small ? (shown === text ? parsed : parseJson(shown)) : undefined;
+    const ackid = isRecord(parsed) && typeof parsed['ackid'] === 'number' ? parsed['ackid'] : undefined;
+    this.record({
+      direction: 'in',
+      at: this.now(),
+      message: logged ?? excerpt(shown, MAX_LOGGED_TEXT),
+      ...(ackid === undefined ? {} : { ackid }),
+    });
+    if (connection.replaced || this.closed) return;
+    if (connection.peer.ended) {
+      // A client the server ended may still acknowledge what it was told last (a BYE has an ackid).
+      if (connection.peer === this.peer && isRecord(parsed) && 'ack' in parsed) this.receiveAck(parsed);
+      return;
+    }
     if (!isRecord(parsed)) {
       this.violation(`client text frame is not a JSON object: ${excerpt(shown)}`, connection.secrets);
       return;
@@ -572,25 +664,58 @@ export class KitSignalingServer {
    */
   private acceptClientAckId(connection: Connection, ackid: number, content: string): boolean {
     const peer = connection.peer;
+    // A digest, not the content: remembering 1024 envelopes of 64 kB would be 64 MB.
+    const digest = createHash('sha1').update(content).digest('base64');
     if (ackid <= peer.highestReceivedAckId) {
       const earlier = peer.receivedContent.get(ackid);
-      if (earlier !== undefined && earlier !== content) {
+      if (earlier !== undefined && earlier !== digest) {
         this.violation(`client reused ackid ${ackid} for a different message; its ackid counter must keep counting across sockets`);
+        return false;
+      }
+      const oldestRemembered = peer.receivedContent.keys().next().value;
+      const judgeable = !peer.forgotReceivedContent || (oldestRemembered !== undefined && ackid > oldestRemembered);
+      if (earlier === undefined && judgeable) {
+        this.violation(
+          `client ackid ${ackid} goes backwards (highest received ${peer.highestReceivedAckId}) for a message never received; ` +
+            'ackids only increase, and only a re-send repeats an earlier one (§1.4)',
+        );
         return false;
       }
       this.transmit(connection, { ack: peer.highestReceivedAckId });
       return false;
     }
     peer.highestReceivedAckId = ackid;
-    peer.receivedContent.set(ackid, content);
-    if (peer.receivedContent.size > MAX_REMEMBERED_CLIENT_ACKIDS) peer.receivedContent.delete(peer.receivedContent.keys().next().value!);
+    peer.receivedContent.set(ackid, digest);
+    if (peer.receivedContent.size > MAX_REMEMBERED_CLIENT_ACKIDS) {
+      peer.receivedContent.delete(peer.receivedContent.keys().next().value!);
+      peer.forgotReceivedContent = true;
+    }
     this.transmit(connection, { ack: ackid });
     return true;
   }
 
-  private sendHeartbeat(): void {
+  private heartbeatTick(): void {
     const connection = this.liveClient()?.connection;
-    if (connection?.open) this.transmit(connection, { hb: ++this.heartbeatCount });
+    if (!connection?.open) return;
+    this.transmit(connection, { hb: this.nextHeartbeat++ });
+    this.checkAcknowledgements();
+  }
+
+  /** Records server messages left unacknowledged past the deadline while a socket was open (once each). */
+  private checkAcknowledgements(): void {
+    const deadlineMs = ACK_DEADLINE_HEARTBEATS * this.options.heartbeatMs;
+    const now = Date.now();
+    const overdue: number[] = [];
+    for (const [ackid, retained] of this.retained) {
+      if (retained.sentAt === undefined || retained.overdueReported || now - retained.sentAt <= deadlineMs) continue;
+      retained.overdueReported = true;
+      overdue.push(ackid);
+    }
+    if (overdue.length === 0) return;
+    this.violation(
+      `server message${overdue.length === 1 ? '' : 's'} with ackid ${overdue.join(', ')} unacknowledged for more than ` +
+        `${deadlineMs} ms (two heartbeat periods); a client acknowledges every ackid it receives with {"ack": n} (§1.3)`,
+    );
   }
 
   private transmit(connection: Connection, message: Record<string, unknown>): void {
@@ -742,11 +867,16 @@ function redactText(text: string, secrets: readonly string[]): string {
 
 function describeKeys(value: Record<string, unknown>): string {
   const keys = Object.keys(value);
-  return keys.length === 0 ? 'with no keys' : `with keys ${keys.slice(0, 8).join(', ')}`;
+  return keys.length === 0
+    ? 'with no keys'
+    : `with keys ${keys
+        .slice(0, 8)
+        .map((key) => excerpt(key, 40))
+        .join(', ')}`;
 }
 
-function excerpt(text: string): string {
-  return text.length > 120 ? `${text.slice(0, 120)}…` : text;
+function excerpt(text: string, limit = 120): string {
+  return text.length > limit ? `${text.slice(0, limit)}…` : text;
 }
 
 function parseJson(text: string): unknown {
