@@ -3,6 +3,10 @@
  *
  *   node --import tsx demo/simulators/theta/main.ts [--port 8790] [--host 127.0.0.1]
  *     [--location LON,LAT] [--selection-ttl-ms MS] [--stream-limit N] [--no-rtmp] [--print-secret]
+ *     [--ffmpeg PATH] [--hls-root DIR] [--hls-retention-ms MS]
+ *
+ * With RTMP on, each publish is made into HLS by ffmpeg (from the PATH unless `--ffmpeg` says otherwise), in a
+ * temporary folder under `--hls-root` (default the system's), served at the stream's `playback_uri`.
  *
  * The simulated account is `THETA_SA_ID` (default `srvacc_demo`) with secret `THETA_SA_SECRET`;
  * give the same two variables to the Theta proxy so it can call the simulator. When no secret is
@@ -41,6 +45,9 @@ const { values } = parseArgs({
     'stream-limit': { type: 'string' },
     'no-rtmp': { type: 'boolean' },
     'print-secret': { type: 'boolean' },
+    ffmpeg: { type: 'string' },
+    'hls-root': { type: 'string' },
+    'hls-retention-ms': { type: 'string' },
   },
 });
 
@@ -56,10 +63,13 @@ const simulator = await startThetaSimulator({
   selectionTtlMs: parseNumber(values['selection-ttl-ms'], 'selection-ttl-ms'),
   streamLimit: parseNumber(values['stream-limit'], 'stream-limit'),
   rtmp: !values['no-rtmp'],
+  ffmpegPath: values.ffmpeg,
+  hlsRoot: values['hls-root'],
+  hlsRetentionMs: parseNumber(values['hls-retention-ms'], 'hls-retention-ms'),
 });
 
 process.stdout.write(`Theta Video API simulator: ${simulator.url}\n`);
-process.stdout.write(`RTMP ingest: ${simulator.rtmpUrl ?? 'off'}\n`);
+process.stdout.write(`RTMP ingest: ${simulator.rtmpUrl ?? 'off'}${simulator.rtmpUrl ? ' (each publish is served as HLS)' : ''}\n`);
 process.stdout.write(`Service account: ${accountId}\n`);
 if (values['print-secret']) process.stdout.write(`THETA_SA_SECRET=${secret}\n`);
 else if (!secretGiven) process.stdout.write('Secret generated; set THETA_SA_SECRET to choose it, or pass --print-secret to see it.\n');

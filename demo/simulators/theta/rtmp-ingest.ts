@@ -5,7 +5,8 @@
  * emitter), so a process can run only one instance at a time. Every simulator in the
  * process therefore shares one ingest: each takes a lease, routes the stream keys it
  * issues, and the last lease released stops the server. Publishers are told apart by
- * their stream key alone (`rtmp://127.0.0.1:PORT/live/KEY`).
+ * their stream key alone (`rtmp://127.0.0.1:PORT/live/KEY`). A publish can be played back from the same address
+ * while it lasts; its players are disconnected when it ends.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -144,6 +145,7 @@ class SharedRtmpIngest {
     const entry = this.accepted.get(session.id);
     if (!entry) return;
     this.accepted.delete(session.id);
+    endPlayers(session);
     try {
       entry.route.onPublishEnd(entry.publish);
     } catch {
@@ -178,6 +180,24 @@ class SharedRtmpIngest {
     await this.server.stop();
     await closed;
     await rm(this.storeDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Ends the players of a publish that is over. node-media-server keeps players attached across publishes, waiting
+ * for the next publisher; a player of this ingest (the simulator's HLS packager) must instead see its input end,
+ * so that it ends the playlist and exits. The close is graceful: what was sent still arrives.
+ */
+function endPlayers(session: NodeMediaServer.Session): void {
+  // Not in the declared types: node-media-server 4.x keeps a broadcast's players in `subscribers`.
+  const { subscribers } = session.broadcast as NodeMediaServer.Broadcast & { subscribers?: Map<string, NodeMediaServer.Session> };
+  if (!(subscribers instanceof Map)) return;
+  for (const player of subscribers.values()) {
+    try {
+      player.close();
+    } catch {
+      // A player that is already gone needs no ending.
+    }
   }
 }
 

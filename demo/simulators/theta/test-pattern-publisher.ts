@@ -1,5 +1,5 @@
 /**
- * Publishes a test pattern over RTMP with ffmpeg, as OBS would: for tests, the test hub and the demo's "Publish a test
+ * Publishes a test pattern (H264 baseline video, an AAC tone) over RTMP with ffmpeg, as OBS would: for tests, the test hub and the demo's "Publish a test
  * pattern" button. Every publish is bounded in time, and a stop that ffmpeg ignores is forced.
  */
 import { spawn } from 'node:child_process';
@@ -27,6 +27,7 @@ export function publishTestPattern(url: string, options: TestPatternOptions): Te
     ffmpegPath,
     [
       '-hide_banner',
+      '-nostdin',
       '-loglevel',
       'error',
       '-re',
@@ -34,8 +35,44 @@ export function publishTestPattern(url: string, options: TestPatternOptions): Te
       'lavfi',
       '-i',
       `testsrc=size=${size}:rate=${rate}`,
+      '-re',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=440:sample_rate=44100',
       '-t',
       String(seconds),
+      '-map',
+      '0:v',
+      '-map',
+      '1:a',
+      // H264 baseline and AAC, as OBS sends: the ingest's HLS packaging copies them without transcoding.
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-tune',
+      'zerolatency',
+      '-profile:v',
+      'baseline',
+      // testsrc is 4:4:4, which baseline cannot carry.
+      '-pix_fmt',
+      'yuv420p',
+      // A key frame every second, so HLS segments of about a second can be cut.
+      '-g',
+      String(rate),
+      '-keyint_min',
+      String(rate),
+      '-sc_threshold',
+      '0',
+      '-b:v',
+      '400k',
+      '-c:a',
+      'aac',
+      '-b:a',
+      '64k',
+      '-ac',
+      '1',
       '-f',
       'flv',
       url,

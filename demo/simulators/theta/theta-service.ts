@@ -16,13 +16,22 @@ export interface ThetaServiceAccount {
   secret: string;
 }
 
-/** An edge ingestor the simulator offers; `state` is its availability when nobody has selected it. */
+/**
+ * The states the real service's ingestor listing shows. Which one a given situation produces is not documented:
+ * here `selected` means a stream has it and waits for a publisher, `busy` that a publisher is live on it.
+ */
+export type ThetaIngestorState = 'available' | 'busy' | 'selected' | 'unavailable';
+
+/**
+ * An edge ingestor the simulator offers; `state` is its state when no account of this simulator uses it, so an
+ * ingestor can stand for one that other customers of the service keep busy or selected.
+ */
 export interface ThetaIngestorDefinition {
   id: string;
   ip: string;
   geo: GeoPoint;
   stakes: number;
-  state?: 'available' | 'offline';
+  state?: ThetaIngestorState;
 }
 
 export class ThetaServiceError extends Error {
@@ -35,6 +44,14 @@ export class ThetaServiceError extends Error {
   }
 }
 
+/** A stream's HLS output for one live session. */
+export interface ThetaPlayback {
+  /** The `playback_uri`: a new address for every live session, as the real service gives. */
+  readonly uri: string;
+  /** The session is over: the playlist ends (`#EXT-X-ENDLIST`). */
+  end(): void;
+}
+
 /** How the service reaches the outside world: where publishers send video, where viewers watch. */
 export interface ThetaServiceEnvironment {
   /** The `stream_server` handed out for a selection of this ingestor. */
@@ -43,15 +60,18 @@ export interface ThetaServiceEnvironment {
   keyIssued(streamKey: string): void;
   /** The key's selection ended: publishers using it must be refused. */
   keyRevoked(streamKey: string): void;
-  playbackUriFor(streamId: string): string;
+  /** The stream went live: package `publish` as HLS, or serve a playlist without segments when there is no publisher. */
+  startPlayback(streamId: string, publish: RtmpPublish | null): ThetaPlayback;
   playerUriFor(streamId: string): string;
 }
 
 export interface ThetaServiceSettings {
   serviceAccounts: ThetaServiceAccount[];
   ingestors: ThetaIngestorDefinition[];
-  /** The streamer's position; ingestors are listed nearest first from here. */
+  /** The streamer's position when the caller's address is not in {@link callerLocations}; ingestors are listed nearest first from here. */
   location: GeoPoint;
+  /** Where callers are, by IP address (`X-Forwarded-For` first, then the connection's address). */
+  callerLocations: Record<string, GeoPoint>;
   /** How long a selection waits for a publisher before the ingestor is freed. */
   selectionTtlMs: number;
   /** Streams one service account may own. */
@@ -64,6 +84,9 @@ interface Selection {
   serviceAccountId: string;
   streamKey: string;
   streamServer: string;
+  /** The backup ingest point the real service hands out beside the main one; publishing there works the same. */
+  backupStreamKey: string;
+  backupStreamServer: string;
   /** Pending while the selection is unused; cleared while a publisher is live. */
   expiryTimer: NodeJS.Timeout | null;
 }
@@ -74,7 +97,7 @@ interface StreamRecord {
   name: string;
   status: ThetaStreamStatus;
   updateTime: Date;
-  playbackUri: string | null;
+  playback: ThetaPlayback | null;
   playerUri: string | null;
   selection: Selection | null;
   publish: RtmpPublish | null;
@@ -85,16 +108,24 @@ interface IngestorRecord {
   selection: Selection | null;
 }
 
-/** The stream as `POST /stream` and `GET /stream/{id}` show it. */
+/**
+ * The stream as `POST /stream` and `GET /stream/{id}` show it. Real answers carry empty and null fields
+ * (`description`, `thumbnail_uri`) and `use_drm`; clients must tolerate them, so the simulator sends them too.
+ */
 export interface ThetaStreamView {
   id: string;
   name: string;
+  description: string;
   status: ThetaStreamStatus;
   update_time: string;
   playback_uri: string | null;
   player_uri: string | null;
+  thumbnail_uri: string | null;
+  use_drm: boolean;
   stream_server?: string;
   stream_key?: string;
+  backup_stream_server?: string;
+  backup_stream_key?: string;
 }
 
 /** The stream as the service-account listing shows it. */
@@ -102,19 +133,31 @@ export interface ThetaListedStreamView {
   id: string;
   service_account_id: string;
   name: string;
+  description: string;
   status: ThetaStreamStatus;
   update_time: string;
   playback_uri: string | null;
   player_uri: string | null;
+  thumbnail_uri: string | null;
 }
 
 export interface ThetaIngestorView {
   id: string;
   ip: string;
   stream_key: string | null;
-  state: string;
+  state: ThetaIngestorState;
   stakes: number;
   geo: GeoPoint;
+}
+
+/** Who is asking for the ingestor list, as far as the simulator can tell from the request. */
+export interface IngestorQuery {
+  /** The `X-Forwarded-For` header as received. */
+  forwardedFor?: string;
+  /** The address the request came from. */
+  remoteAddress?: string;
+  /** The `max_distance` query parameter as received (metres). */
+  maxDistance?: string | null;
 }
 
 export const streamNameMaxLength = 128;
@@ -183,7 +226,7 @@ export class ThetaService {
       name,
       status: 'off',
       updateTime: new Date(),
-      playbackUri: null,
+      playback: null,
       playerUri: null,
       selection: null,
       publish: null,
@@ -198,6 +241,7 @@ export class ThetaService {
     return this.viewStream(stream, account !== null && account.id === stream.serviceAccountId);
   }
 
+  /** Deletes a stream; a live one is stopped and its ingestor released first. */
   deleteStream(streamId: string, account: ThetaServiceAccount): void {
     const stream = this.requireStream(streamId);
     if (stream.serviceAccountId !== account.id) throw new ThetaServiceError(403, 'You are not authorized to delete this stream');
@@ -223,15 +267,36 @@ export class ThetaService {
     return { total_count: streams.length, streams };
   }
 
-  /** Available ingestors, nearest to the configured streamer location first. */
-  listIngestors(): { total_count: number; ingestors: ThetaIngestorView[] } {
-    const { location } = this.settings;
+  /**
+   * Every ingestor with its state, nearest to the caller first, within `max_distance` metres of the caller when
+   * that is given. The real service locates the caller by the connection's address; whether it honours
+   * `X-Forwarded-For` from a proxy is unknown. The simulator honours it, so a proxy that passes the streamer's
+   * address on can be tested: see {@link locateCaller}.
+   */
+  listIngestors(query: IngestorQuery = {}): { total_count: number; ingestors: ThetaIngestorView[] } {
+    const location = this.locateCaller(query);
+    const maxDistanceKm = parseMaxDistanceKm(query.maxDistance);
     const ingestors = [...this.ingestors.values()]
-      .filter((ingestor) => this.stateOf(ingestor) === 'available')
       .map((ingestor) => ({ ingestor, distance: distanceKm(location, ingestor.definition.geo) }))
+      .filter(({ distance }) => distance <= maxDistanceKm)
       .sort((a, b) => a.distance - b.distance)
       .map(({ ingestor }) => this.viewIngestor(ingestor));
     return { total_count: ingestors.length, ingestors };
+  }
+
+  /**
+   * Where the caller is: the left-most `X-Forwarded-For` address (the original client) when the table knows it,
+   * else the connection's address when the table knows it, else the configured streamer location. A location is
+   * therefore always known, and `max_distance` always applies.
+   */
+  locateCaller(query: IngestorQuery): GeoPoint {
+    const table = this.settings.callerLocations;
+    const forwarded = normalizeAddress(query.forwardedFor?.split(',')[0] ?? '');
+    const remote = normalizeAddress(query.remoteAddress ?? '');
+    const known = (address: string) => address !== '' && Object.hasOwn(table, address);
+    if (known(forwarded)) return table[forwarded];
+    if (known(remote)) return table[remote];
+    return this.settings.location;
   }
 
   selectIngestor(ingestorId: string, account: ThetaServiceAccount, body: unknown): { stream_server: string; stream_key: string } {
@@ -247,8 +312,12 @@ export class ThetaService {
       // Selecting again for the same stream hands out the same key rather than breaking a live encoder.
       return { stream_server: current.streamServer, stream_key: current.streamKey };
     }
-    if (current || ingestor.definition.state === 'offline') {
-      throw new ThetaServiceError(409, `Ingestor ${ingestor.definition.id} is not available for selection`);
+    const state = this.stateOf(ingestor);
+    // The real service's answers here are not documented: an ingestor in use elsewhere is a conflict (409), one
+    // that is down refuses with the message the service is known to send for selections it does not allow (403).
+    if (state === 'unavailable') throw new ThetaServiceError(403, 'You are not authorized to select this ingestor');
+    if (state !== 'available') {
+      throw new ThetaServiceError(409, `Ingestor ${ingestor.definition.id} is not available for selection: it is ${state}`);
     }
     if (stream.selection) {
       if (stream.publish || stream.status === 'on') {
@@ -257,18 +326,23 @@ export class ThetaService {
       // One ingestor per stream: choosing another one frees the previous choice.
       this.endSelection(stream.selection);
     }
+    const streamServer = this.environment.streamServerFor(ingestor.definition);
     const selection: Selection = {
       ingestorId: ingestor.definition.id,
       streamId: stream.id,
       serviceAccountId: account.id,
-      streamKey: randomBytes(16).toString('hex'),
-      streamServer: this.environment.streamServerFor(ingestor.definition),
+      streamKey: randomStreamKey(),
+      streamServer,
+      backupStreamKey: randomStreamKey(),
+      backupStreamServer: streamServer,
       expiryTimer: null,
     };
     ingestor.selection = selection;
     stream.selection = selection;
-    this.selectionsByKey.set(selection.streamKey, selection);
-    this.environment.keyIssued(selection.streamKey);
+    for (const key of [selection.streamKey, selection.backupStreamKey]) {
+      this.selectionsByKey.set(key, selection);
+      this.environment.keyIssued(key);
+    }
     this.armExpiry(selection);
     return { stream_server: selection.streamServer, stream_key: selection.streamKey };
   }
@@ -298,21 +372,29 @@ export class ThetaService {
     return true;
   }
 
+  /** The publisher stopped: the stream turns off, its playlist ends, and the ingestor is released, as the real service does. */
   endPublish(publish: RtmpPublish): void {
     const stream = [...this.streams.values()].find((candidate) => candidate.publish?.sessionId === publish.sessionId);
     if (!stream) return;
     stream.publish = null;
     this.setStatus(stream, 'off');
-    // The ingestor stays selected for the next session, but only for another TTL if nobody publishes.
-    if (stream.selection && !this.closed) this.armExpiry(stream.selection);
+    if (stream.selection) this.endSelection(stream.selection);
   }
 
-  /** Sets a stream's status without any publisher, for tests and demos that need no RTMP. */
+  /**
+   * Sets a stream's status without any publisher, for tests and demos that need no RTMP: `on` serves a live
+   * playlist without segments, `off` ends a live stream as a stopped publisher would (the ingestor is released).
+   */
   forceStatus(streamId: string, status: unknown): ThetaStreamView {
     const stream = this.requireStream(streamId);
     if (status !== 'on' && status !== 'off') throw new ThetaServiceError(400, 'status must be "on" or "off"');
-    if (status === 'off') this.stopPublish(stream);
-    this.setStatus(stream, status);
+    if (status === 'off') {
+      const wasOn = stream.status === 'on';
+      this.stopPublish(stream);
+      if (wasOn && stream.selection) this.endSelection(stream.selection);
+    } else if (stream.status !== 'on') {
+      this.setStatus(stream, 'on');
+    }
     return this.viewStream(stream, true);
   }
 
@@ -331,8 +413,9 @@ export class ThetaService {
     };
   }
 
-  streamById(streamId: string): { name: string; status: ThetaStreamStatus } | undefined {
-    return this.streams.get(streamId);
+  streamById(streamId: string): { name: string; status: ThetaStreamStatus; playbackUri: string | null } | undefined {
+    const stream = this.streams.get(streamId);
+    return stream && { name: stream.name, status: stream.status, playbackUri: stream.playback?.uri ?? null };
   }
 
   /** Clears every timer and disconnects every publisher. */
@@ -362,9 +445,10 @@ export class ThetaService {
     if (ingestor?.selection === selection) ingestor.selection = null;
     const stream = this.streams.get(selection.streamId);
     if (stream?.selection === selection) stream.selection = null;
-    if (this.selectionsByKey.get(selection.streamKey) === selection) {
-      this.selectionsByKey.delete(selection.streamKey);
-      this.environment.keyRevoked(selection.streamKey);
+    for (const key of [selection.streamKey, selection.backupStreamKey]) {
+      if (this.selectionsByKey.get(key) !== selection) continue;
+      this.selectionsByKey.delete(key);
+      this.environment.keyRevoked(key);
     }
   }
 
@@ -379,7 +463,8 @@ export class ThetaService {
   private setStatus(stream: StreamRecord, status: ThetaStreamStatus): void {
     stream.status = status;
     stream.updateTime = new Date();
-    stream.playbackUri = status === 'on' ? this.environment.playbackUriFor(stream.id) : null;
+    stream.playback?.end();
+    stream.playback = status === 'on' ? this.environment.startPlayback(stream.id, stream.publish) : null;
     stream.playerUri = status === 'on' ? this.environment.playerUriFor(stream.id) : null;
   }
 
@@ -399,8 +484,9 @@ export class ThetaService {
     return ingestor;
   }
 
-  private stateOf(ingestor: IngestorRecord): string {
-    if (ingestor.selection) return 'busy';
+  private stateOf(ingestor: IngestorRecord): ThetaIngestorState {
+    const { selection } = ingestor;
+    if (selection) return this.streams.get(selection.streamId)?.publish ? 'busy' : 'selected';
     return ingestor.definition.state ?? 'available';
   }
 
@@ -416,10 +502,12 @@ export class ThetaService {
       id: stream.id,
       service_account_id: stream.serviceAccountId,
       name: stream.name,
+      description: '',
       status: stream.status,
       update_time: stream.updateTime.toISOString(),
-      playback_uri: stream.playbackUri,
+      playback_uri: stream.playback?.uri ?? null,
       player_uri: stream.playerUri,
+      thumbnail_uri: null,
     };
   }
 
@@ -427,14 +515,19 @@ export class ThetaService {
     const view: ThetaStreamView = {
       id: stream.id,
       name: stream.name,
+      description: '',
       status: stream.status,
       update_time: stream.updateTime.toISOString(),
-      playback_uri: stream.playbackUri,
+      playback_uri: stream.playback?.uri ?? null,
       player_uri: stream.playerUri,
+      thumbnail_uri: null,
+      use_drm: false,
     };
     if (withPublishingPoint && stream.selection) {
       view.stream_server = stream.selection.streamServer;
       view.stream_key = stream.selection.streamKey;
+      view.backup_stream_server = stream.selection.backupStreamServer;
+      view.backup_stream_key = stream.selection.backupStreamKey;
     }
     return view;
   }
@@ -452,13 +545,46 @@ function sameSecret(expected: string, presented: string): boolean {
 }
 
 const idAlphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+const keyAlphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/** Uniformly random characters of `alphabet` (rejection sampling, so no character is more likely than another). */
+function randomString(length: number, alphabet: string): string {
+  const limit = 256 - (256 % alphabet.length);
+  let text = '';
+  while (text.length < length) {
+    for (const byte of randomBytes(length)) {
+      if (byte < limit && text.length < length) text += alphabet[byte % alphabet.length];
+    }
+  }
+  return text;
+}
 
 /** Random lower-case alphanumerics, the shape of the service's `stream_...` and `srvacc_...` ids. */
 export function randomId(length: number): string {
-  const bytes = randomBytes(length);
-  let id = '';
-  for (const byte of bytes) id += idAlphabet[byte % idAlphabet.length];
-  return id;
+  return randomString(length, idAlphabet);
+}
+
+/** A stream key shaped like the real service's: 32 mixed-case letters and digits. */
+export function randomStreamKey(): string {
+  return randomString(32, keyAlphabet);
+}
+
+/** `max_distance` in metres (public code sends 40000000, about the Earth's circumference) as kilometres; absent is no limit. */
+function parseMaxDistanceKm(raw: string | null | undefined): number {
+  if (raw === undefined || raw === null || raw === '') return Infinity;
+  const metres = Number(raw);
+  // How the real service answers a malformed value is unknown; refusing it catches client mistakes early.
+  if (!Number.isFinite(metres) || metres < 0) throw new ThetaServiceError(400, 'max_distance must be a non-negative number of metres');
+  return metres / 1000;
+}
+
+/** An address as a lookup key: IPv4-mapped IPv6 addresses and a port after an IPv4 address removed. */
+function normalizeAddress(address: string): string {
+  let result = address.trim().toLowerCase();
+  if (result.startsWith('::ffff:') && result.includes('.')) result = result.slice('::ffff:'.length);
+  if (/^\d+\.\d+\.\d+\.\d+:\d+$/.test(result)) result = result.slice(0, result.lastIndexOf(':'));
+  if (result.startsWith('[') && result.includes(']')) result = result.slice(1, result.indexOf(']'));
+  return result;
 }
 
 /** Great-circle distance in kilometres between two `[longitude, latitude]` points. */

@@ -1,16 +1,19 @@
 /**
  * A local stand-in for the Theta Video API's livestream calls, served over real HTTP on
  * loopback, with a real RTMP ingest behind its edge ingestors: publishing with a selected
- * key (from OBS or ffmpeg) turns the stream on, stopping turns it off.
+ * key (from OBS or ffmpeg) turns the stream on and makes a real HLS stream of it; stopping
+ * ends the playlist, turns the stream off and releases the ingestor, as the real service does.
  *
- * Besides the documented calls it serves a player page (`/player/{id}`), a placeholder HLS
- * playlist (`/hls/{id}/master.m3u8`) and, under `/_control/`, endpoints tests use to inject
- * faults, read the request log, change settings and force a stream's status.
+ * Besides the documented calls it serves the HLS output of each live session at
+ * `/hls/{token}/index.m3u8` (a new token each time a stream goes live: that is its
+ * `playback_uri`), a player page (`/player/{id}`) and, under `/_control/`, endpoints tests use
+ * to inject faults, read the request log, change settings and force a stream's status.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { FaultBook, FaultValidationError, faultAnswers, type FaultLimits, type SimulatorFault } from '../shared/faults.js';
+import { HlsOutputs, hlsPlaylistName } from './hls-output.js';
 import { acquireRtmpIngest, type RtmpIngestLease, type RtmpPublish } from './rtmp-ingest.js';
 import {
   ThetaService,
@@ -21,7 +24,7 @@ import {
   type ThetaServiceAccount,
 } from './theta-service.js';
 
-export type { GeoPoint, ThetaIngestorDefinition, ThetaServiceAccount } from './theta-service.js';
+export type { GeoPoint, ThetaIngestorDefinition, ThetaIngestorState, ThetaServiceAccount } from './theta-service.js';
 
 /** A scripted misbehaviour for API requests; see {@link SimulatorFault}. Theta faults cannot add headers. */
 export type ThetaFault = SimulatorFault;
@@ -33,8 +36,10 @@ export interface ThetaSimulatorOptions {
   port?: number;
   /** Accounts that may call the API; default one account `srvacc_demo` with a generated secret. */
   serviceAccounts?: ThetaServiceAccount[];
-  /** The streamer's `[longitude, latitude]`; default Washington, D.C. */
+  /** The streamer's `[longitude, latitude]` when the caller's address is not in `callerLocations`; default Washington, D.C. */
   location?: GeoPoint;
+  /** Caller positions by IP address, looked up from `X-Forwarded-For` then the connection; default {@link defaultCallerLocations}. */
+  callerLocations?: Record<string, GeoPoint>;
   /** Edge ingestors on offer; default {@link defaultIngestors}. */
   ingestors?: ThetaIngestorDefinition[];
   /** How long a selection waits for a publisher; default 5 minutes, as the service documents. */
@@ -43,6 +48,12 @@ export interface ThetaSimulatorOptions {
   streamLimit?: number;
   /** Run a real RTMP ingest for the ingestors; default true. Without it streams change status only through `/_control`. */
   rtmp?: boolean;
+  /** The ffmpeg that makes HLS of each publish; default `ffmpeg` from the PATH. */
+  ffmpegPath?: string;
+  /** Where each live session's HLS folder is made; default the system's temporary folder. */
+  hlsRoot?: string;
+  /** How long an ended session's playlist and segments stay served; default 30 s. */
+  hlsRetentionMs?: number;
 }
 
 export interface ThetaRequestLogEntry {
@@ -65,23 +76,52 @@ export interface ThetaSimulator {
   readonly faults: FaultBook;
   /** API requests received so far, oldest first. */
   requestLog(): ThetaRequestLogEntry[];
-  /** Stops HTTP and (when no other simulator uses it) RTMP, clears timers, destroys connections. */
+  /** The HLS folders currently held (live sessions and recently ended ones). */
+  hlsDirectories(): string[];
+  /** Stops HTTP, every ffmpeg and (when no other simulator uses it) RTMP; removes HLS folders, clears timers, destroys connections. */
   close(): Promise<void>;
 }
 
-/** A plausible spread of edge ingestors; addresses are from documentation ranges and reach nothing. */
+/**
+ * A plausible spread of edge ingestors; addresses are from documentation ranges and reach nothing. Seen from the
+ * default location the nearest ones are available; further away some are busy, selected (by customers outside this
+ * simulator) or unavailable, as real listings show. Ids are mixed-case `0x` addresses like the real ones.
+ */
 export const defaultIngestors: readonly ThetaIngestorDefinition[] = [
-  { id: '0x3f1c9e7a5b2d4c6e8f0a1b3c5d7e9f1a2b4c6d8e', ip: '198.51.100.11', geo: [-77.4874, 39.0438], stakes: 3_000_000 },
-  { id: '0x8a2e4c6b1d3f5a7c9e0b2d4f6a8c0e1b3d5f7a9c', ip: '198.51.100.24', geo: [-95.8608, 41.2619], stakes: 2_000_000 },
-  { id: '0x5d7f9b1c3e5a7d9f1b3c5e7a9d1f3b5c7e9a1d3f', ip: '198.51.100.37', geo: [-121.1787, 45.5946], stakes: 1_500_000 },
-  { id: '0x1b3d5f7a9c2e4a6c8e0f2b4d6f8a0c2e4b6d8f0a', ip: '203.0.113.45', geo: [8.6821, 50.1109], stakes: 2_500_000 },
-  { id: '0x9e1a3c5e7b9d1f3a5c7e9b1d3f5a7c9e1b3d5f7b', ip: '203.0.113.58', geo: [-46.6333, -23.5505], stakes: 1_000_000 },
-  { id: '0x7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e', ip: '203.0.113.61', geo: [139.6917, 35.6895], stakes: 1_200_000 },
-  { id: '0x2c4e6a8c0e2a4c6e8a0c2e4a6c8e0a2c4e6a8c0e', ip: '203.0.113.77', geo: [151.2093, -33.8688], stakes: 800_000, state: 'offline' },
+  { id: '0x3F1c9E7a5B2d4C6e8f0A1b3C5d7E9f1a2B4c6D8e', ip: '198.51.100.11', geo: [-77.4874, 39.0438], stakes: 3_000_000 },
+  { id: '0xbEc2394AcD1BC7E25ECf9b18bC45efF67249fbE2', ip: '198.51.100.18', geo: [-74.006, 40.7128], stakes: 2_200_000 },
+  { id: '0x8a2E4c6B1d3F5a7C9e0B2d4F6a8C0e1B3d5F7a9C', ip: '198.51.100.24', geo: [-95.8608, 41.2619], stakes: 2_000_000 },
+  { id: '0x5D7f9B1c3E5a7D9f1B3c5E7a9D1f3B5c7E9a1D3f', ip: '198.51.100.37', geo: [-121.1787, 45.5946], stakes: 1_500_000 },
+  { id: '0xFbf553D2ef0BfB80F9eE24D73064b05d60AE49fB', ip: '203.0.113.30', geo: [-0.1276, 51.5072], stakes: 1_800_000, state: 'busy' },
+  { id: '0x1B3d5F7a9C2e4A6c8E0f2B4d6F8a0C2e4B6d8F0a', ip: '203.0.113.45', geo: [8.6821, 50.1109], stakes: 2_500_000 },
+  { id: '0x9E1a3C5e7B9d1F3a5C7e9B1d3F5a7C9e1B3d5F7b', ip: '203.0.113.58', geo: [-46.6333, -23.5505], stakes: 1_000_000, state: 'selected' },
+  { id: '0x7c9E1b3D5f7A9c1E3b5D7f9A1c3E5b7D9f1A3c5E', ip: '203.0.113.61', geo: [139.6917, 35.6895], stakes: 1_200_000 },
+  { id: '0x213ca87f7aB37Dad74DA1e059223881Dc7b28751', ip: '203.0.113.66', geo: [103.8198, 1.3521], stakes: 900_000, state: 'busy' },
+  {
+    id: '0x2C4e6A8c0E2a4C6e8A0c2E4a6C8e0A2c4E6a8C0e',
+    ip: '203.0.113.77',
+    geo: [151.2093, -33.8688],
+    stakes: 800_000,
+    state: 'unavailable',
+  },
 ];
 
 /** Washington, D.C., near the ingestors the service's own examples list. */
 export const defaultLocation: GeoPoint = [-77.0369, 38.9072];
+
+/**
+ * Where callers are, by address (documentation ranges): a proxy that passes a streamer's address on in
+ * `X-Forwarded-For` moves "nearest first" to that streamer. Any other address is at {@link defaultLocation}.
+ */
+export const defaultCallerLocations: Readonly<Record<string, GeoPoint>> = {
+  '192.0.2.10': [-77.0369, 38.9072], // Washington, D.C.
+  '192.0.2.20': [8.6821, 50.1109], // Frankfurt
+  '192.0.2.30': [139.6917, 35.6895], // Tokyo
+  '192.0.2.40': [-46.6333, -23.5505], // São Paulo
+  '192.0.2.50': [151.2093, -33.8688], // Sydney
+  '192.0.2.60': [-122.4194, 37.7749], // San Francisco
+  '2001:db8::20': [8.6821, 50.1109], // Frankfurt
+};
 export const defaultSelectionTtlMs = 5 * 60 * 1000;
 export const defaultStreamLimit = 3;
 
@@ -89,7 +129,11 @@ const maxRequestBodyBytes = 64 * 1024;
 const maxLoggedRequests = 1000;
 const corsAllowedHeaders = 'Content-Type, Accept, x-tva-sa-id, x-tva-sa-secret';
 const corsAllowedMethods = 'GET, POST, PUT, DELETE, OPTIONS';
-/** Delays reach well past the client's default 15 s timeout without wedging a run. */
+/**
+ * Delays reach well past the client's default 15 s timeout, and past the minute a slow unselect may take
+ * (`{"path": "/unselect$", "delayMs": 60000}`: the unselect happens, and is answered, after the delay),
+ * without wedging a run.
+ */
 const thetaFaultLimits: FaultLimits = { maxDelayMs: 120_000, allowHeaders: false };
 
 class RequestBodyError extends Error {
@@ -106,6 +150,7 @@ interface ApiCall {
   query: URLSearchParams;
   credentials: PresentedCredentials;
   body: unknown;
+  request: IncomingMessage;
 }
 
 type ApiHandler = (call: ApiCall) => unknown;
@@ -121,12 +166,14 @@ export async function startThetaSimulator(options: ThetaSimulatorOptions = {}): 
     ...account,
   }));
   const lease: RtmpIngestLease | null = options.rtmp === false ? null : await acquireRtmpIngest();
+  const hls = new HlsOutputs({ ffmpegPath: options.ffmpegPath, root: options.hlsRoot, retentionMs: options.hlsRetentionMs });
   let baseUrl = '';
   const service = new ThetaService(
     {
       serviceAccounts,
       ingestors: (options.ingestors ?? defaultIngestors).map((ingestor) => ({ ...ingestor, geo: [...ingestor.geo] })),
       location: options.location ?? defaultLocation,
+      callerLocations: { ...(options.callerLocations ?? defaultCallerLocations) },
       selectionTtlMs: options.selectionTtlMs ?? defaultSelectionTtlMs,
       streamLimit: options.streamLimit ?? defaultStreamLimit,
     },
@@ -139,7 +186,11 @@ export async function startThetaSimulator(options: ThetaSimulatorOptions = {}): 
           onPublishEnd: (publish: RtmpPublish) => service.endPublish(publish),
         }),
       keyRevoked: (streamKey) => lease?.unroute(streamKey),
-      playbackUriFor: (streamId) => `${baseUrl}/hls/${streamId}/master.m3u8`,
+      startPlayback: (_streamId, publish) => {
+        // The packager plays the publish back from the ingest, on the key it was published with.
+        const token = publish && lease ? hls.startFromRtmp(`${lease.publishUrl}/${publish.streamKey}`) : hls.startPlaceholder();
+        return { uri: `${baseUrl}/hls/${token}/${hlsPlaylistName}`, end: () => hls.end(token) };
+      },
       playerUriFor: (streamId) => `${baseUrl}/player/${streamId}`,
     },
   );
@@ -173,9 +224,14 @@ export async function startThetaSimulator(options: ThetaSimulatorOptions = {}): 
     {
       pattern: /^\/ingestor\/filter$/,
       methods: {
-        GET: ({ credentials }) => {
+        GET: ({ credentials, query, request }) => {
           service.requireAccount(credentials);
-          return service.listIngestors();
+          const forwardedFor = request.headers['x-forwarded-for'];
+          return service.listIngestors({
+            forwardedFor: Array.isArray(forwardedFor) ? forwardedFor[0] : forwardedFor,
+            remoteAddress: request.socket.remoteAddress,
+            maxDistance: query.get('max_distance'),
+          });
         },
       },
     },
@@ -227,7 +283,7 @@ export async function startThetaSimulator(options: ThetaSimulatorOptions = {}): 
     }
     const params = (route.pattern.exec(url.pathname) ?? []).slice(1).map(decodeSegment);
     const body = method === 'POST' || method === 'PUT' ? await readJsonBody(req) : undefined;
-    const result = handler({ params, query: url.searchParams, credentials: credentialsOf(req), body });
+    const result = handler({ params, query: url.searchParams, credentials: credentialsOf(req), body, request: req });
     sendJson(res, 200, { status: 'success', body: result });
   }
 
@@ -293,7 +349,13 @@ export async function startThetaSimulator(options: ThetaSimulatorOptions = {}): 
       return;
     }
     const title = escapeHtml(stream.name);
-    const playlist = escapeHtml(`${baseUrl}/hls/${streamId}/master.m3u8`);
+    const playlist = stream.playbackUri === null ? null : escapeHtml(stream.playbackUri);
+    // Native HLS only (Safari, Chromium with HLS support): the page stands in for the hosted player, not for a player library.
+    const player =
+      playlist === null
+        ? '<p>The stream is not live.</p>'
+        : `<video src="${playlist}" controls muted autoplay playsinline style="max-width: 100%"></video>
+<p>The HLS playlist is <a href="${playlist}">${playlist}</a>.</p>`;
     const page = `<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><title>${title}</title>
@@ -301,22 +363,27 @@ export async function startThetaSimulator(options: ThetaSimulatorOptions = {}): 
 <body style="font-family: system-ui, sans-serif; margin: 2rem">
 <h1>${title}</h1>
 <p>Status: <strong>${stream.status === 'on' ? 'live' : 'offline'}</strong></p>
-<p>Simulated player: this page stands in for the hosted player; the HLS playlist is
-<a href="${playlist}">${playlist}</a>.</p>
+<p>Simulated player: this page stands in for the hosted player.</p>
+${player}
 </body>
 </html>
 `;
     sendText(res, 200, 'text/html; charset=utf-8', page);
   }
 
-  function handlePlaylist(res: ServerResponse, streamId: string): void {
-    const stream = service.streamById(streamId);
-    if (!stream || stream.status !== 'on') {
-      sendText(res, 404, 'text/plain; charset=utf-8', 'Stream is not live');
+  /** A playlist or segment of a live (or recently ended) session; 404 until ffmpeg has written it, and after. */
+  async function handleHls(req: IncomingMessage, res: ServerResponse, token: string, name: string): Promise<void> {
+    // Players on any page must be able to fetch it (hls.js uses fetch/XHR), as from the real service's CDN.
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    const file = await hls.read(token, name);
+    if (!file) {
+      sendText(res, 404, 'text/plain; charset=utf-8', 'Not found');
       return;
     }
-    // A live playlist that has no segments yet: enough for links and players to probe.
-    sendText(res, 200, 'application/vnd.apple.mpegurl', '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n');
+    // A live playlist changes every second; a segment never changes once listed.
+    res.setHeader('Cache-Control', file.contentType === 'video/mp2t' ? 'public, max-age=60' : 'no-cache');
+    res.writeHead(200, { 'Content-Type': file.contentType, 'Content-Length': file.body.length });
+    res.end(req.method === 'HEAD' ? undefined : file.body);
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -337,9 +404,9 @@ export async function startThetaSimulator(options: ThetaSimulatorOptions = {}): 
         handlePlayerPage(res, decodeSegment(playerMatch[1]));
         return;
       }
-      const playlistMatch = /^\/hls\/([^/]+)\/master\.m3u8$/.exec(url.pathname);
-      if (playlistMatch && req.method === 'GET') {
-        handlePlaylist(res, decodeSegment(playlistMatch[1]));
+      const hlsMatch = /^\/hls\/([^/]+)\/([^/]+)$/.exec(url.pathname);
+      if (hlsMatch && (req.method === 'GET' || req.method === 'HEAD')) {
+        await handleHls(req, res, hlsMatch[1], hlsMatch[2]);
         return;
       }
       await handleApi(req, res, url);
@@ -368,6 +435,7 @@ export async function startThetaSimulator(options: ThetaSimulatorOptions = {}): 
     });
   } catch (error) {
     service.close();
+    await hls.close();
     await lease?.release();
     throw error;
   }
@@ -382,6 +450,7 @@ export async function startThetaSimulator(options: ThetaSimulatorOptions = {}): 
     service,
     faults,
     requestLog: () => requests.map((entry) => ({ ...entry, headerNames: [...entry.headerNames] })),
+    hlsDirectories: () => hls.directories(),
     close() {
       closed ??= (async () => {
         closing.abort();
@@ -389,6 +458,7 @@ export async function startThetaSimulator(options: ThetaSimulatorOptions = {}): 
         const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
         await serverClosed;
+        await hls.close();
         await lease?.release();
       })();
       return closed;

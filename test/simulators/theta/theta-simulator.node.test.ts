@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
+  defaultCallerLocations,
   defaultIngestors,
+  defaultLocation,
   startThetaSimulator,
   type ThetaSimulator,
   type ThetaSimulatorOptions,
@@ -14,6 +19,9 @@ import { type GeoPoint, distanceKm } from '../../../demo/simulators/theta/theta-
 const ffmpegPath = '/usr/bin/ffmpeg';
 const accountA = { id: 'srvacc_alpha', secret: 'alpha-secret-7f3a9c' };
 const accountB = { id: 'srvacc_bravo', secret: 'bravo-secret-2b8e1d' };
+const streamKeyPattern = /^[A-Za-z0-9]{32}$/;
+const ingestorIdPattern = /^0x[0-9a-fA-F]{40}$/;
+const playbackPattern = /^http:\/\/127\.0\.0\.1:\d+\/hls\/[0-9a-f]{24}\/index\.m3u8$/;
 
 interface Answer {
   status: number;
@@ -84,6 +92,13 @@ describe('Theta simulator', () => {
     assert.equal(stream.player_uri, null);
     assert.ok(!Number.isNaN(Date.parse(stream.update_time)));
     assert.equal('stream_key' in stream, false);
+    // Empty and null fields, as real answers carry them.
+    assert.equal(stream.description, '');
+    assert.equal(stream.thumbnail_uri, null);
+    assert.equal(stream.use_drm, false);
+    const listed = (await call(sim, 'GET', `/service_account/${accountA.id}/streams`, { account: accountA })).json.body.streams[0];
+    assert.equal(listed.description, '');
+    assert.equal(listed.thumbnail_uri, null);
   });
 
   test('validates the stream name and the JSON body', async () => {
@@ -180,15 +195,14 @@ describe('Theta simulator', () => {
     assert.equal(foreign.json.status, 'error');
   });
 
-  test('lists only available ingestors, nearest the configured location first', async () => {
+  test('lists every ingestor with its state, nearest the configured location first', async () => {
     const location: [number, number] = [8.6, 50.0];
     const sim = await simulator({ location });
     const answer = await call(sim, 'GET', '/ingestor/filter', { account: accountA });
     assert.equal(answer.status, 200);
     const { total_count: total, ingestors } = answer.json.body;
-    const available = defaultIngestors.filter((ingestor) => ingestor.state !== 'offline');
-    assert.equal(total, available.length);
-    assert.equal(ingestors.length, available.length);
+    assert.equal(total, defaultIngestors.length);
+    assert.equal(ingestors.length, defaultIngestors.length);
     const distances = ingestors.map((ingestor: { geo: GeoPoint }) => distanceKm(location, ingestor.geo));
     assert.deepEqual(
       [...distances].sort((a, b) => a - b),
@@ -197,7 +211,7 @@ describe('Theta simulator', () => {
     assert.equal(ingestors[0].ip, '203.0.113.45', 'Frankfurt is nearest to Frankfurt');
     for (const ingestor of ingestors) {
       assert.deepEqual(Object.keys(ingestor).sort(), ['geo', 'id', 'ip', 'stakes', 'state', 'stream_key']);
-      assert.equal(ingestor.state, 'available');
+      assert.match(ingestor.id, ingestorIdPattern);
       assert.equal(ingestor.stream_key, null);
       assert.equal(ingestor.geo.length, 2);
     }
@@ -206,6 +220,69 @@ describe('Theta simulator', () => {
     assert.equal(moved.status, 200);
     const fromTokyo = await call(sim, 'GET', '/ingestor/filter', { account: accountA });
     assert.equal(fromTokyo.json.body.ingestors[0].ip, '203.0.113.61');
+  });
+
+  test('by default the nearest ingestors are available and further ones busy, selected or unavailable', async () => {
+    const sim = await simulator();
+    const { ingestors } = (await call(sim, 'GET', '/ingestor/filter', { account: accountA })).json.body;
+    const states: string[] = ingestors.map((ingestor: { state: string }) => ingestor.state);
+    assert.deepEqual(states.slice(0, 4), ['available', 'available', 'available', 'available']);
+    for (const state of ['busy', 'selected', 'unavailable']) assert.ok(states.includes(state), `some ingestor is ${state}`);
+    assert.equal(new Set(ingestors.map((ingestor: { id: string }) => ingestor.id.toLowerCase())).size, ingestors.length);
+    assert.ok(
+      ingestors.some((ingestor: { id: string }) => /[a-f]/.test(ingestor.id.slice(2)) && /[A-F]/.test(ingestor.id)),
+      'ids are mixed-case',
+    );
+
+    const stream = (await call(sim, 'POST', '/stream', { account: accountA, body: { name: 'picky' } })).json.body;
+    const select = (state: string) =>
+      call(sim, 'PUT', `/ingestor/${ingestors.find((ingestor: { state: string }) => ingestor.state === state).id}/select`, {
+        account: accountA,
+        body: { tva_stream: stream.id },
+      });
+    for (const state of ['busy', 'selected']) {
+      const refused = await select(state);
+      assert.equal(refused.status, 409, state);
+      assert.equal(refused.json.status, 'error');
+      assert.match(refused.json.message, new RegExp(`not available for selection: it is ${state}`));
+    }
+    const down = await select('unavailable');
+    assert.equal(down.status, 403);
+    assert.deepEqual(down.json, { status: 'error', message: 'You are not authorized to select this ingestor' });
+    assert.equal((await call(sim, 'GET', `/stream/${stream.id}`, { account: accountA })).json.body.stream_key, undefined);
+  });
+
+  test('sorts and filters by the caller: X-Forwarded-For mapped to a location, max_distance in metres', async () => {
+    const sim = await simulator();
+    const list = async (query = '', headers: Record<string, string> = {}) => {
+      const answer = await call(sim, 'GET', `/ingestor/filter${query}`, { account: accountA, headers });
+      assert.equal(answer.status, 200, answer.text);
+      return answer.json.body.ingestors as Array<{ ip: string; geo: GeoPoint }>;
+    };
+    assert.equal((await list())[0].ip, '198.51.100.11', 'nearest to the default location without a known address');
+    assert.equal((await list('', { 'X-Forwarded-For': '192.0.2.30' }))[0].ip, '203.0.113.61', 'Tokyo');
+    assert.equal((await list('', { 'X-Forwarded-For': '192.0.2.20, 10.0.0.1' }))[0].ip, '203.0.113.45', 'the left-most address counts');
+    assert.equal((await list('', { 'X-Forwarded-For': '2001:db8::20' }))[0].ip, '203.0.113.45');
+    assert.equal(
+      (await list('', { 'X-Forwarded-For': '198.18.0.1' }))[0].ip,
+      '198.51.100.11',
+      'an unknown address is at the default location',
+    );
+
+    const near = await list('?max_distance=2000000');
+    assert.ok(near.length >= 2 && near.length < defaultIngestors.length);
+    for (const ingestor of near) assert.ok(distanceKm(defaultLocation, ingestor.geo) <= 2000);
+    const nearTokyo = await list('?max_distance=1000000', { 'X-Forwarded-For': '192.0.2.30' });
+    assert.deepEqual(
+      nearTokyo.map((ingestor) => ingestor.ip),
+      ['203.0.113.61'],
+    );
+    assert.equal((await list('?max_distance=40000000')).length, defaultIngestors.length, 'the value public code sends lists all');
+    assert.deepEqual(await list('?max_distance=0', { 'X-Forwarded-For': '192.0.2.60' }), []);
+    const bad = await call(sim, 'GET', '/ingestor/filter?max_distance=far', { account: accountA });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.json.message, 'max_distance must be a non-negative number of metres');
+    assert.deepEqual(defaultCallerLocations['192.0.2.30'], [139.6917, 35.6895]);
   });
 
   test("selects and unselects ingestors for the caller's own streams only", async () => {
@@ -229,16 +306,18 @@ describe('Theta simulator', () => {
     assert.equal(selected.status, 200);
     assert.equal(selected.json.status, 'success');
     assert.match(selected.json.body.stream_server, /^rtmp:\/\/.+\/live$/);
-    assert.match(selected.json.body.stream_key, /^[0-9a-f]{32}$/);
+    assert.match(selected.json.body.stream_key, streamKeyPattern);
+    assert.ok(/[a-z]/.test(selected.json.body.stream_key) || /[A-Z]/.test(selected.json.body.stream_key));
     const again = await call(sim, 'PUT', `/ingestor/${first.id}/select`, { account: accountA, body: { tva_stream: stream.id } });
     assert.equal(again.json.body.stream_key, selected.json.body.stream_key, 'selecting again keeps the key');
+    const owned = (await call(sim, 'GET', `/stream/${stream.id}`, { account: accountA })).json.body;
+    assert.equal(owned.backup_stream_server, selected.json.body.stream_server);
+    assert.match(owned.backup_stream_key, streamKeyPattern);
+    assert.notEqual(owned.backup_stream_key, owned.stream_key);
+    assert.equal('backup_stream_key' in (await call(sim, 'GET', `/stream/${stream.id}`)).json.body, false, 'not shown to strangers');
 
     const listed = (await call(sim, 'GET', '/ingestor/filter', { account: accountA })).json.body.ingestors;
-    assert.equal(
-      listed.some((ingestor: { id: string }) => ingestor.id === first.id),
-      false,
-      'a selected ingestor is not available',
-    );
+    assert.equal(listed.find((ingestor: { id: string }) => ingestor.id === first.id).state, 'selected');
 
     const otherStream = (await call(sim, 'POST', '/stream', { account: accountB, body: { name: 'theirs' } })).json.body;
     const busy = await call(sim, 'PUT', `/ingestor/${first.id}/select`, { account: accountB, body: { tva_stream: otherStream.id } });
@@ -253,10 +332,7 @@ describe('Theta simulator', () => {
     const moved = await call(sim, 'PUT', `/ingestor/${second.id}/select`, { account: accountA, body: { tva_stream: stream.id } });
     assert.equal(moved.status, 200);
     const afterMove = (await call(sim, 'GET', '/ingestor/filter', { account: accountA })).json.body.ingestors;
-    assert.equal(
-      afterMove.some((ingestor: { id: string }) => ingestor.id === first.id),
-      true,
-    );
+    assert.equal(afterMove.find((ingestor: { id: string }) => ingestor.id === first.id).state, 'available');
 
     const unselected = await call(sim, 'PUT', `/ingestor/${second.id}/unselect`, { account: accountA, body: {} });
     assert.equal(unselected.status, 200);
@@ -275,13 +351,13 @@ describe('Theta simulator', () => {
     const ingestor = (await call(sim, 'GET', '/ingestor/filter', { account: accountA })).json.body.ingestors[0];
     const selectedAt = Date.now();
     await call(sim, 'PUT', `/ingestor/${ingestor.id}/select`, { account: accountA, body: { tva_stream: stream.id } });
-    assert.match((await call(sim, 'GET', `/stream/${stream.id}`, { account: accountA })).json.body.stream_key, /^[0-9a-f]{32}$/);
+    assert.match((await call(sim, 'GET', `/stream/${stream.id}`, { account: accountA })).json.body.stream_key, streamKeyPattern);
 
     await waitFor(
       'the selection to expire',
       async () => {
         const listed = (await call(sim, 'GET', '/ingestor/filter', { account: accountA })).json.body.ingestors;
-        return listed.some((candidate: { id: string }) => candidate.id === ingestor.id) ? true : undefined;
+        return listed.find((candidate: { id: string }) => candidate.id === ingestor.id).state === 'available' ? true : undefined;
       },
       3000,
     );
@@ -302,6 +378,51 @@ describe('Theta simulator', () => {
     assert.equal(again.status, 404);
     assert.deepEqual(again.json, { status: 'error', message: 'Stream not found' });
     assert.equal((await call(sim, 'GET', `/stream/${stream.id}`)).status, 404);
+    assert.equal((await call(sim, 'DELETE', '/stream/stream_neverexisted0000000000000', { account: accountA })).status, 404);
+  });
+
+  test('deleting a stream releases its ingestor, ends its playlist and frees a place under the limit', async () => {
+    const sim = await simulator();
+    const streams = [];
+    for (const name of ['one', 'two', 'three'])
+      streams.push((await call(sim, 'POST', '/stream', { account: accountA, body: { name } })).json.body);
+    const ingestor = (await call(sim, 'GET', '/ingestor/filter', { account: accountA })).json.body.ingestors[0];
+    await call(sim, 'PUT', `/ingestor/${ingestor.id}/select`, { account: accountA, body: { tva_stream: streams[0].id } });
+    await call(sim, 'POST', `/_control/streams/${streams[0].id}/status`, { body: { status: 'on' } });
+    const playback = (await call(sim, 'GET', `/stream/${streams[0].id}`)).json.body.playback_uri;
+    assert.equal((await call(sim, 'POST', '/stream', { account: accountA, body: { name: 'four' } })).status, 400);
+
+    assert.equal((await call(sim, 'DELETE', `/stream/${streams[0].id}`, { account: accountA })).status, 200);
+    const listed = (await call(sim, 'GET', '/ingestor/filter', { account: accountA })).json.body.ingestors;
+    assert.equal(listed.find((candidate: { id: string }) => candidate.id === ingestor.id).state, 'available');
+    assert.match(await (await fetch(playback, { signal: AbortSignal.timeout(5000) })).text(), /#EXT-X-ENDLIST/);
+    assert.equal((await call(sim, 'POST', '/stream', { account: accountA, body: { name: 'four' } })).status, 200);
+    const unselect = await call(sim, 'PUT', `/ingestor/${ingestor.id}/unselect`, { account: accountA, body: {} });
+    assert.equal(unselect.status, 400, 'nothing left to unselect');
+  });
+
+  test('an unselect can be made slow through the faults, and happens when it answers', async () => {
+    const sim = await simulator();
+    const stream = (await call(sim, 'POST', '/stream', { account: accountA, body: { name: 'slow' } })).json.body;
+    const ingestor = (await call(sim, 'GET', '/ingestor/filter', { account: accountA })).json.body.ingestors[0];
+    await call(sim, 'PUT', `/ingestor/${ingestor.id}/select`, { account: accountA, body: { tva_stream: stream.id } });
+    // Up to a minute is allowed (the real service can be that slow); a test waits a little over a second.
+    assert.equal(
+      (await call(sim, 'POST', '/_control/faults', { body: { method: 'PUT', path: '/unselect$', delayMs: 60_000 } })).status,
+      200,
+    );
+    await call(sim, 'DELETE', '/_control/faults');
+    await call(sim, 'POST', '/_control/faults', { body: { method: 'PUT', path: '/unselect$', delayMs: 1200 } });
+    const startedAt = Date.now();
+    const unselecting = call(sim, 'PUT', `/ingestor/${ingestor.id}/unselect`, { account: accountA, body: {} });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const during = (await call(sim, 'GET', '/ingestor/filter', { account: accountA })).json.body.ingestors;
+    assert.equal(during.find((candidate: { id: string }) => candidate.id === ingestor.id).state, 'selected');
+    const answer = await unselecting;
+    assert.equal(answer.status, 200);
+    assert.ok(Date.now() - startedAt >= 1150, 'answered late');
+    const afterwards = (await call(sim, 'GET', '/ingestor/filter', { account: accountA })).json.body.ingestors;
+    assert.equal(afterwards.find((candidate: { id: string }) => candidate.id === ingestor.id).state, 'available');
   });
 
   test('answers unknown calls and methods with JSON errors', async () => {
@@ -390,14 +511,14 @@ describe('Theta simulator', () => {
     assert.equal(JSON.stringify(sim.requestLog()).includes(accountA.secret), false);
   });
 
-  test('a forced status fills playback and player addresses that the simulator serves', async () => {
+  test('a forced status serves a live playlist without segments at a new address each time, ended when off', async () => {
     const sim = await simulator();
     const stream = (await call(sim, 'POST', '/stream', { account: accountA, body: { name: '<Live & "loud">' } })).json.body;
     const forced = await call(sim, 'POST', `/_control/streams/${stream.id}/status`, { body: { status: 'on' } });
     assert.equal(forced.status, 200);
     const read = (await call(sim, 'GET', `/stream/${stream.id}`)).json.body;
     assert.equal(read.status, 'on');
-    assert.match(read.playback_uri, /\.m3u8$/);
+    assert.match(read.playback_uri, playbackPattern);
     assert.ok(read.player_uri.startsWith(sim.url));
 
     const page = await fetch(read.player_uri, { signal: AbortSignal.timeout(5000) });
@@ -405,15 +526,31 @@ describe('Theta simulator', () => {
     assert.match(page.headers.get('content-type') ?? '', /text\/html/);
     const html = await page.text();
     assert.ok(html.includes('&#60;Live &#38; &#34;loud&#34;&#62;'), 'the name is escaped');
-    const playlist = await fetch(read.playback_uri, { signal: AbortSignal.timeout(5000) });
+    assert.ok(html.includes(`<video src="${read.playback_uri}"`), 'the page plays the current playlist');
+    const playlist = await fetch(read.playback_uri, { headers: { Origin: 'http://viewer.test' }, signal: AbortSignal.timeout(5000) });
     assert.equal(playlist.status, 200);
-    assert.match(await playlist.text(), /^#EXTM3U/);
+    assert.equal(playlist.headers.get('content-type'), 'application/vnd.apple.mpegurl');
+    assert.equal(playlist.headers.get('access-control-allow-origin'), '*');
+    const live = await playlist.text();
+    assert.match(live, /^#EXTM3U/);
+    assert.doesNotMatch(live, /#EXT-X-ENDLIST|#EXTINF/);
+    const forcedAgain = await call(sim, 'POST', `/_control/streams/${stream.id}/status`, { body: { status: 'on' } });
+    assert.equal(forcedAgain.json.stream.playback_uri, read.playback_uri, 'forcing on again keeps the live session');
 
     await call(sim, 'POST', `/_control/streams/${stream.id}/status`, { body: { status: 'off' } });
     const off = (await call(sim, 'GET', `/stream/${stream.id}`)).json.body;
     assert.equal(off.status, 'off');
     assert.equal(off.playback_uri, null);
-    assert.equal((await fetch(read.playback_uri, { signal: AbortSignal.timeout(5000) })).status, 404);
+    const ended = await fetch(read.playback_uri, { signal: AbortSignal.timeout(5000) });
+    assert.match(await ended.text(), /#EXT-X-ENDLIST/);
+
+    await call(sim, 'POST', `/_control/streams/${stream.id}/status`, { body: { status: 'on' } });
+    const second = (await call(sim, 'GET', `/stream/${stream.id}`)).json.body.playback_uri;
+    assert.match(second, playbackPattern);
+    assert.notEqual(second, read.playback_uri, 'every live session has its own address');
+    for (const path of ['/hls/nosuchsession/index.m3u8', `${new URL(second).pathname.replace('index.m3u8', '..%2Fsecret.ts')}`]) {
+      assert.equal((await fetch(sim.url + path, { signal: AbortSignal.timeout(5000) })).status, 404, path);
+    }
   });
 
   test('close() stops answering', async () => {
@@ -426,73 +563,210 @@ describe('Theta simulator', () => {
   });
 });
 
-describe('Theta simulator RTMP ingest', { skip: existsSync(ffmpegPath) ? false : 'ffmpeg is not installed' }, () => {
+describe('Theta simulator RTMP ingest and HLS output', { skip: existsSync(ffmpegPath) ? false : 'ffmpeg is not installed' }, () => {
   let sim: ThetaSimulator;
+  let hlsRoot: string;
   before(async () => {
-    sim = await startThetaSimulator({ serviceAccounts: [accountA, accountB] });
+    hlsRoot = await mkdtemp(join(tmpdir(), 'theta-hls-test-'));
+    sim = await startThetaSimulator({ serviceAccounts: [accountA, accountB], ffmpegPath, hlsRoot, hlsRetentionMs: 1500 });
   });
   after(async () => {
     await sim?.close();
+    await rm(hlsRoot, { recursive: true, force: true });
   });
 
   const publish = (url: string, seconds: number) => publishTestPattern(url, { seconds, ffmpegPath });
 
-  test('publishing with the selected key turns the stream on, stopping turns it off', async (t) => {
+  async function readStream(id: string, account = accountA) {
+    return (await call(sim, 'GET', `/stream/${id}`, { account })).json.body;
+  }
+
+  async function ingestorState(id: string): Promise<string> {
+    const listed = (await call(sim, 'GET', '/ingestor/filter', { account: accountA })).json.body.ingestors;
+    return listed.find((ingestor: { id: string }) => ingestor.id === id).state;
+  }
+
+  /** Creates a stream of `account`, selects the nearest available ingestor for it, and returns both and the selection. */
+  async function selectNearest(name: string, account = accountA) {
+    const stream = (await call(sim, 'POST', '/stream', { account, body: { name } })).json.body;
+    const ingestors = (await call(sim, 'GET', '/ingestor/filter', { account })).json.body.ingestors;
+    const ingestor = ingestors.find((candidate: { state: string }) => candidate.state === 'available');
+    const selection = (await call(sim, 'PUT', `/ingestor/${ingestor.id}/select`, { account, body: { tva_stream: stream.id } })).json.body;
+    return { stream, ingestor, server: selection.stream_server as string, key: selection.stream_key as string };
+  }
+
+  const untilStatus = (id: string, status: 'on' | 'off', timeoutMs: number) =>
+    waitFor(
+      `the stream to turn ${status}`,
+      async () => {
+        const body = await readStream(id);
+        return body.status === status ? body : undefined;
+      },
+      timeoutMs,
+    );
+
+  test('a publish becomes real HLS at a new playback_uri; when it stops the playlist ends and the ingestor is released', async (t) => {
     assert.match(sim.rtmpUrl ?? '', /^rtmp:\/\/127\.0\.0\.1:\d+\/live$/);
-    const stream = (await call(sim, 'POST', '/stream', { account: accountA, body: { name: 'rtmp' } })).json.body;
-    const ingestor = (await call(sim, 'GET', '/ingestor/filter', { account: accountA })).json.body.ingestors[0];
-    const { stream_server: server, stream_key: key } = (
-      await call(sim, 'PUT', `/ingestor/${ingestor.id}/select`, { account: accountA, body: { tva_stream: stream.id } })
-    ).json.body;
+    const { stream, ingestor, server, key } = await selectNearest('rtmp');
     assert.equal(server, sim.rtmpUrl);
+    assert.match(key, streamKeyPattern);
 
     const startedAt = Date.now();
-    const publisher = publish(`${server}/${key}`, 3);
+    const publisher = publish(`${server}/${key}`, 5);
     t.after(() => publisher.stop());
-    const live = await waitFor(
-      'the stream to turn on',
-      async () => {
-        const body = (await call(sim, 'GET', `/stream/${stream.id}`, { account: accountA })).json.body;
-        return body.status === 'on' ? body : undefined;
-      },
-      5000,
-    );
+    const live = await untilStatus(stream.id, 'on', 5000);
     const onLatency = Date.now() - startedAt;
-    assert.match(live.playback_uri, /\.m3u8$/);
+    assert.match(live.playback_uri, playbackPattern);
     assert.match(live.player_uri, /\/player\//);
+    assert.equal(await ingestorState(ingestor.id), 'busy', 'an ingestor with a live publisher is busy');
     const listedOn = await call(sim, 'GET', `/service_account/${accountA.id}/streams?status=on`, { account: accountA });
     assert.deepEqual(
-      listedOn.json.body.streams.map((s: { id: string }) => s.id),
-      [stream.id],
+      listedOn.json.body.streams.map((s: { id: string; playback_uri: string }) => [s.id, s.playback_uri]),
+      [[stream.id, live.playback_uri]],
     );
+    assert.equal(sim.hlsDirectories().length, 1);
+    assert.ok(sim.hlsDirectories()[0]!.startsWith(hlsRoot), 'the session folder is under hlsRoot');
+
+    // ffmpeg writes the playlist once the first segment is complete: until then the address answers 404.
+    const playlist = await waitFor(
+      'a playlist with 3 segments',
+      async () => {
+        const response = await fetch(live.playback_uri, { headers: { Origin: 'http://studio.test' }, signal: AbortSignal.timeout(5000) });
+        if (response.status === 404) return undefined;
+        assert.equal(response.status, 200);
+        assert.equal(response.headers.get('content-type'), 'application/vnd.apple.mpegurl');
+        assert.equal(response.headers.get('access-control-allow-origin'), '*');
+        const text = await response.text();
+        return (text.match(/^#EXTINF:/gm) ?? []).length >= 3 ? text : undefined;
+      },
+      8000,
+      100,
+    );
+    const playlistAt = Date.now() - startedAt;
+    assert.match(playlist, /^#EXTM3U/);
+    assert.match(playlist, /#EXT-X-PROGRAM-DATE-TIME:/);
+    assert.doesNotMatch(playlist, /#EXT-X-ENDLIST/);
+    const segmentName = playlist.split('\n').find((line) => line.endsWith('.ts'))!;
+    const segment = await fetch(new URL(segmentName, live.playback_uri), { signal: AbortSignal.timeout(5000) });
+    assert.equal(segment.status, 200);
+    assert.equal(segment.headers.get('content-type'), 'video/mp2t');
+    assert.equal(segment.headers.get('access-control-allow-origin'), '*');
+    const bytes = new Uint8Array(await segment.arrayBuffer());
+    assert.ok(bytes.length > 1000);
+    assert.equal(bytes.length % 188, 0, 'whole MPEG-TS packets');
+    assert.equal(bytes[0], 0x47, 'an MPEG-TS sync byte');
+    const head = await fetch(new URL(segmentName, live.playback_uri), { method: 'HEAD', signal: AbortSignal.timeout(5000) });
+    assert.equal(head.status, 200);
 
     const { code } = await publisher.exited;
     assert.equal(code, 0);
     const endedAt = Date.now();
-    const off = await waitFor(
-      'the stream to turn off',
+    const off = await untilStatus(stream.id, 'off', 3000);
+    const offLatency = Date.now() - endedAt;
+    assert.equal(off.playback_uri, null);
+    assert.equal('stream_key' in off, false, 'the ingestor was released');
+    assert.equal('backup_stream_key' in off, false);
+    assert.equal(await ingestorState(ingestor.id), 'available');
+    const ended = await waitFor(
+      'the playlist to end',
       async () => {
-        const body = (await call(sim, 'GET', `/stream/${stream.id}`, { account: accountA })).json.body;
-        return body.status === 'off' ? body : undefined;
+        const text = await (await fetch(live.playback_uri, { signal: AbortSignal.timeout(5000) })).text();
+        return text.includes('#EXT-X-ENDLIST') ? text : undefined;
       },
+      6000,
+      100,
+    );
+    assert.ok((ended.match(/^#EXTINF:/gm) ?? []).length >= 3);
+    // An ended session stays served for hlsRetentionMs, then its folder goes.
+    await waitFor('the ended session to be removed', async () => ((await readdir(hlsRoot)).length === 0 ? true : undefined), 5000, 100);
+    assert.equal((await fetch(live.playback_uri, { signal: AbortSignal.timeout(5000) })).status, 404);
+    assert.deepEqual(sim.hlsDirectories(), []);
+    t.diagnostic(`publish-to-on ${onLatency} ms, to a 3-segment playlist ${playlistAt} ms, exit-to-off ${offLatency} ms`);
+  });
+
+  test('the next publish gets a new selection, a new key and a new playback_uri', async (t) => {
+    const first = await selectNearest('again');
+    const firstPublisher = publish(`${first.server}/${first.key}`, 20);
+    t.after(() => firstPublisher.stop());
+    const firstLive = await untilStatus(first.stream.id, 'on', 5000);
+    await firstPublisher.stop();
+    await untilStatus(first.stream.id, 'off', 3000);
+    // The key was released with the ingestor: publishing with it again is refused.
+    const stale = publish(`${first.server}/${first.key}`, 3);
+    assert.notEqual((await stale.exited).code, 0);
+
+    const ingestors = (await call(sim, 'GET', '/ingestor/filter', { account: accountA })).json.body.ingestors;
+    const reselected = (
+      await call(sim, 'PUT', `/ingestor/${ingestors[0].id}/select`, { account: accountA, body: { tva_stream: first.stream.id } })
+    ).json.body;
+    assert.notEqual(reselected.stream_key, first.key);
+    const secondPublisher = publish(`${reselected.stream_server}/${reselected.stream_key}`, 20);
+    t.after(() => secondPublisher.stop());
+    const secondLive = await untilStatus(first.stream.id, 'on', 5000);
+    assert.match(secondLive.playback_uri, playbackPattern);
+    assert.notEqual(secondLive.playback_uri, firstLive.playback_uri);
+    await secondPublisher.stop();
+    await untilStatus(first.stream.id, 'off', 3000);
+  });
+
+  test('the backup stream key publishes the same stream', async (t) => {
+    const { stream } = await selectNearest('backup', accountB);
+    const owned = await readStream(stream.id, accountB);
+    const publisher = publish(`${owned.backup_stream_server}/${owned.backup_stream_key}`, 20);
+    t.after(() => publisher.stop());
+    await waitFor('the stream to turn on', async () => ((await readStream(stream.id, accountB)).status === 'on' ? true : undefined), 5000);
+    await publisher.stop();
+    await waitFor(
+      'the stream to turn off',
+      async () => ((await readStream(stream.id, accountB)).status === 'off' ? true : undefined),
       3000,
     );
-    assert.equal(off.playback_uri, null);
-    assert.equal(off.stream_key, key, 'the ingestor stays selected for the next session');
-    t.diagnostic(`publish-to-on ${onLatency} ms (from spawning ffmpeg), exit-to-off ${Date.now() - endedAt} ms`);
   });
 
   test('a publish with a wrong key is refused and changes nothing', async () => {
-    const stream = (await call(sim, 'POST', '/stream', { account: accountB, body: { name: 'refused' } })).json.body;
-    const ingestor = (await call(sim, 'GET', '/ingestor/filter', { account: accountB })).json.body.ingestors[0];
-    await call(sim, 'PUT', `/ingestor/${ingestor.id}/select`, { account: accountB, body: { tva_stream: stream.id } });
+    const { stream } = await selectNearest('refused', accountB);
     const startedAt = Date.now();
-    const publisher = publish(`${sim.rtmpUrl}/0123456789abcdef0123456789abcdef`, 3);
+    const publisher = publish(`${sim.rtmpUrl}/0123456789abcdefABCDEF0123456789`, 3);
     const { code } = await publisher.exited;
     assert.notEqual(code, 0);
     assert.ok(Date.now() - startedAt < 2500, 'refused before the publish would have ended');
-    const read = (await call(sim, 'GET', `/stream/${stream.id}`, { account: accountB })).json.body;
+    const read = await readStream(stream.id, accountB);
     assert.equal(read.status, 'off');
+    assert.match(read.stream_key, streamKeyPattern, 'the selection is still there');
+  });
+
+  test('close() during a live publish stops ffmpeg and removes the HLS folders', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'theta-hls-close-'));
+    const own = await startThetaSimulator({ serviceAccounts: [accountA], ffmpegPath, hlsRoot: root });
+    try {
+      const stream = (await call(own, 'POST', '/stream', { account: accountA, body: { name: 'closing' } })).json.body;
+      const ingestor = (await call(own, 'GET', '/ingestor/filter', { account: accountA })).json.body.ingestors[0];
+      const { stream_server: server, stream_key: key } = (
+        await call(own, 'PUT', `/ingestor/${ingestor.id}/select`, { account: accountA, body: { tva_stream: stream.id } })
+      ).json.body;
+      const publisher = publish(`${server}/${key}`, 20);
+      const live = await waitFor(
+        'the playlist to exist',
+        async () => {
+          const body = (await call(own, 'GET', `/stream/${stream.id}`)).json.body;
+          if (body.status !== 'on') return undefined;
+          return (await fetch(body.playback_uri, { signal: AbortSignal.timeout(5000) })).status === 200 ? body : undefined;
+        },
+        8000,
+        100,
+      );
+      assert.equal((await readdir(root)).length, 1);
+      const closedAt = Date.now();
+      await own.close();
+      assert.ok(Date.now() - closedAt < 4000, 'close() does not wait for long');
+      assert.deepEqual(await readdir(root), [], 'no folder left');
+      assert.deepEqual(own.hlsDirectories(), []);
+      assert.notEqual((await publisher.exited).code, 0, 'the publisher was disconnected');
+      await assert.rejects(fetch(live.playback_uri, { signal: AbortSignal.timeout(2000) }));
+    } finally {
+      await own.close();
+      await rm(root, { recursive: true, force: true });
+    }
   });
 
   test('simulators in one process share the ingest, which outlives any one of them', async () => {
