@@ -1,44 +1,130 @@
-import { svg } from 'lit';
+import { css, html, nothing, svg } from 'lit';
+import type { TemplateResult } from 'lit';
+import { landPath } from './land.js';
 import type { ThetaIngestor } from './theta-client.js';
 
-const width = 320;
-const height = 160;
-const margin = 16;
-
-/** Longitude/latitude to SVG coordinates: an equirectangular view fitted around the ingestors, with a margin. */
-export function projectIngestors(ingestors: ThetaIngestor[]): Array<{ ingestor: ThetaIngestor; x: number; y: number }> {
-  const placed = ingestors.filter((ingestor) => ingestor.geo !== null);
-  if (placed.length === 0) return [];
-  const lons = placed.map((ingestor) => ingestor.geo![0]);
-  const lats = placed.map((ingestor) => ingestor.geo![1]);
-  // At least a few degrees across, so that ingestors in one city do not fill the whole map.
-  const span = Math.max(Math.max(...lons) - Math.min(...lons), (Math.max(...lats) - Math.min(...lats)) * 2, 4);
-  const centerLon = (Math.max(...lons) + Math.min(...lons)) / 2;
-  const centerLat = (Math.max(...lats) + Math.min(...lats)) / 2;
-  const scale = (width - 2 * margin) / span;
-  return placed.map((ingestor) => ({
-    ingestor,
-    x: Math.round((width / 2 + (ingestor.geo![0] - centerLon) * scale) * 10) / 10,
-    y: Math.round((height / 2 - (ingestor.geo![1] - centerLat) * scale) * 10) / 10,
-  }));
+export interface IngestorMapOptions {
+  /** Nearest first, as the service lists them; those without `geo` are left off the map. */
+  ingestors: ThetaIngestor[];
+  selectedId?: string;
+  /** The ingestor highlighted from the table (hover or focus), shown highlighted on the map. */
+  highlightedId?: string;
+  /** Called when a marker is hovered or focused (id), or left (undefined), so the table can highlight its row. */
+  onHighlight: (id: string | undefined) => void;
 }
 
-/** A small inline map of the ingestors: no tiles, just their positions, the nearest one marked. */
-export function renderIngestorMap(ingestors: ThetaIngestor[], selectedId: string | undefined) {
-  const points = projectIngestors(ingestors);
-  const nearest = ingestors[0]?.id;
-  const label =
-    points.length === 0
-      ? 'No ingestor positions to show.'
-      : `Map of ${points.length} ingestor${points.length === 1 ? '' : 's'}; the nearest is marked with a ring.`;
-  return svg`<svg part="map" class="map" viewBox="0 0 ${width} ${height}" role="img" aria-label=${label}>
-    <rect x="0" y="0" width=${width} height=${height} rx="8" class="map-ground"></rect>
-    ${points.map(
-      ({ ingestor, x, y }) => svg`<g class=${`map-point${ingestor.id === selectedId ? ' selected' : ''}`}>
-        <title>${ingestor.ip ?? ingestor.id}${ingestor.id === nearest ? ' (nearest)' : ''}</title>
-        ${ingestor.id === nearest ? svg`<circle cx=${x} cy=${y} r="9" class="map-nearest"></circle>` : null}
-        <circle cx=${x} cy=${y} r="4"></circle>
-      </g>`,
-    )}
+/** Degrees of map kept around the outermost ingestors. */
+const margin = 10;
+/** The narrowest view in degrees of longitude, so that ingestors in one city still show the land around them. */
+const minWidth = 60;
+
+/**
+ * The part of the 360×180 land grid (x = longitude + 180, y = 90 − latitude) that shows every point with a margin,
+ * at the grid's 2:1 aspect, kept inside the grid.
+ */
+function viewBox(points: Array<[number, number]>): [number, number, number, number] {
+  const xs = points.map(([x]) => x);
+  const ys = points.map(([, y]) => y);
+  const [left, right, top, bottom] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  const width = Math.min(360, Math.ceil(Math.max(minWidth, right - left + 2 * margin, 2 * (bottom - top + 2 * margin))));
+  const clamp = (value: number, max: number) => Math.round(Math.min(Math.max(value, 0), max) * 10) / 10;
+  return [clamp((left + right - width) / 2, 360 - width), clamp((top + bottom - width / 2) / 2, 180 - width / 2), width, width / 2];
+}
+
+/**
+ * The ingestors on a world map, zoomed to their region. Markers follow the table: the same order (so Tab walks them
+ * nearest first), the same names, and hovering or focusing one highlights its row through `onHighlight`. Markers are
+ * images that can take focus rather than buttons: selecting stays with the table's Select buttons.
+ */
+export function renderIngestorMap({
+  ingestors,
+  selectedId,
+  highlightedId,
+  onHighlight,
+}: IngestorMapOptions): TemplateResult | typeof nothing {
+  const placed = ingestors.filter((ingestor) => ingestor.geo !== null);
+  if (placed.length === 0) return nothing;
+  const points = placed.map(({ geo }): [number, number] => [geo![0] + 180, 90 - geo![1]]);
+  const [x, y, width, height] = viewBox(points);
+  // Markers keep about the same size on screen whatever the zoom: radii follow the view's width.
+  const unit = width / 320;
+  const nearest = ingestors[0];
+  return html`<svg
+    part="map"
+    class="map"
+    viewBox="${x} ${y} ${width} ${height}"
+    role="group"
+    aria-label=${`Map of ${placed.length} ingestor${placed.length === 1 ? '' : 's'}${nearest.geo ? ', the nearest ringed' : ''}`}
+  >
+    <path class="map-land" d=${landPath}></path>
+    ${placed.map((ingestor, index) => {
+      const [cx, cy] = points[index];
+      const name = [
+        ingestor.ip ?? ingestor.id,
+        ingestor === nearest && 'nearest',
+        ingestor.id === selectedId ? 'selected' : ingestor.state !== 'available' && ingestor.state,
+      ];
+      return svg`<g
+        class=${`map-point${ingestor.id === selectedId ? ' selected' : ''}${ingestor.id === highlightedId ? ' highlighted' : ''}`}
+        tabindex="0"
+        role="img"
+        aria-label=${name.filter(Boolean).join(', ')}
+        @focus=${() => onHighlight(ingestor.id)}
+        @blur=${() => onHighlight(undefined)}
+        @mouseenter=${() => onHighlight(ingestor.id)}
+        @mouseleave=${() => onHighlight(undefined)}
+      >
+        ${ingestor === nearest ? svg`<circle class="map-nearest" vector-effect="non-scaling-stroke" cx=${cx} cy=${cy} r=${10 * unit}></circle>` : nothing}
+        <circle class="map-dot" vector-effect="non-scaling-stroke" cx=${cx} cy=${cy} r=${5 * unit}></circle>
+      </g>`;
+    })}
   </svg>`;
 }
+
+export const mapStyles = css`
+  .map {
+    display: block;
+    width: 100%;
+    max-width: 480px;
+    margin: 8px 0;
+    border-radius: var(--_radius);
+    background: var(--theta-live-setup-map-sea, color-mix(in srgb, currentColor 5%, transparent));
+  }
+
+  .map-land {
+    fill: var(--theta-live-setup-map-land, color-mix(in srgb, currentColor 16%, transparent));
+  }
+
+  .map-point {
+    outline: none;
+  }
+
+  .map-dot {
+    fill: var(--_accent);
+    stroke: Canvas;
+    stroke-width: 1.5px;
+    transform-box: fill-box;
+    transform-origin: center;
+  }
+
+  .map-nearest {
+    fill: none;
+    stroke: var(--_accent);
+    stroke-width: 2px;
+  }
+
+  .map-point.selected .map-dot {
+    fill: var(--theta-live-setup-live, #d1242f);
+  }
+
+  .map-point:hover .map-dot,
+  .map-point:focus-visible .map-dot,
+  .map-point.highlighted .map-dot {
+    transform: scale(1.6);
+    stroke: currentColor;
+  }
+
+  .map-point:focus-visible .map-dot {
+    stroke-width: 3px;
+  }
+`;
