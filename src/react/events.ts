@@ -30,6 +30,7 @@ export const kitStreamPlayerEvents = {
 export const thetaLiveSetupEvents = {
   onThetaStreamCreated: eventName('theta-stream-created'),
   onThetaStreamSelected: eventName('theta-stream-selected'),
+  onThetaStreamDeleted: eventName('theta-stream-deleted'),
   onThetaIngestorSelected: eventName('theta-ingestor-selected'),
   onThetaIngestorUnselected: eventName('theta-ingestor-unselected'),
   onThetaStatusChange: eventName('theta-status-change'),

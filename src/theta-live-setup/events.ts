@@ -15,6 +15,11 @@ export interface ThetaStreamSelectedDetail {
   stream: ThetaStreamSummary;
 }
 
+/** `theta-stream-deleted`: the user confirmed, and the service deleted the stream (freeing one of the 3 an account may have). */
+export interface ThetaStreamDeletedDetail {
+  streamId: string;
+}
+
 /** `theta-ingestor-selected`: an edge ingestor was reserved; publish to `server` with `key` before `expiresAt`. */
 export interface ThetaIngestorSelectedDetail {
   streamId: string;
@@ -62,6 +67,7 @@ declare global {
   interface GlobalEventHandlersEventMap {
     'theta-stream-created': CustomEvent<ThetaStreamCreatedDetail>;
     'theta-stream-selected': CustomEvent<ThetaStreamSelectedDetail>;
+    'theta-stream-deleted': CustomEvent<ThetaStreamDeletedDetail>;
     'theta-ingestor-selected': CustomEvent<ThetaIngestorSelectedDetail>;
     'theta-ingestor-unselected': CustomEvent<ThetaIngestorUnselectedDetail>;
     'theta-status-change': CustomEvent<ThetaStatusChangeDetail>;

@@ -71,8 +71,9 @@ export interface ThetaIngestorSelection {
  * - `timeout`: no complete answer in time.
  * - `malformed`: an answer that is not the JSON the API promises.
  * - `aborted`: the caller's signal cancelled the request.
+ * - `configuration`: a setting is missing; the message says which. Nothing was sent.
  */
-export type ThetaApiErrorCode = 'http' | 'network' | 'timeout' | 'malformed' | 'aborted';
+export type ThetaApiErrorCode = 'http' | 'network' | 'timeout' | 'malformed' | 'aborted' | 'configuration';
 
 export class ThetaApiError extends Error {
   override name = 'ThetaApiError';
@@ -93,7 +94,10 @@ export class ThetaApiError extends Error {
 export interface ThetaClientOptions {
   /** The Theta proxy (or API) base URL; may be relative in a page, e.g. `/api/theta`. */
   apiBase: string;
-  /** Lists this account's streams; without it the proxy's `/service_account/me/streams` is used. */
+  /**
+   * Lists this account's streams. Without it the proxy's `/service_account/me/streams` is used, a shortcut the
+   * service itself does not have: with `serviceAccountSecret` (no proxy) it is required.
+   */
   serviceAccountId?: string;
   /** Sent as `x-tva-sa-secret` (with `x-tva-sa-id`) when set. Never in a page viewers load: use a proxy. */
   serviceAccountSecret?: string;
@@ -104,6 +108,9 @@ export interface ThetaClientOptions {
 }
 
 export const defaultThetaTimeoutMs = 15_000;
+
+/** Unselecting is slow on the real service (public code waits with heartbeats): it gets at least a minute. */
+export const thetaUnselectTimeoutMs = 60_000;
 
 /** Longest server message kept; a misbehaving gateway may send pages of text. */
 const maxServerMessageLength = 500;
@@ -167,8 +174,12 @@ export class ThetaClient {
     return { stream_server: streamServer, stream_key: streamKey };
   }
 
+  /** Releases an ingestor; waits up to {@link thetaUnselectTimeoutMs} (or `timeoutMs` if longer), as the service can be slow. */
   async unselectIngestor(ingestorId: string, signal?: AbortSignal): Promise<void> {
-    await this.call('PUT', `/ingestor/${pathId(ingestorId, 'ingestor id')}/unselect`, {}, signal, { bodyRequired: false });
+    await this.call('PUT', `/ingestor/${pathId(ingestorId, 'ingestor id')}/unselect`, {}, signal, {
+      bodyRequired: false,
+      timeoutMs: Math.max(this.timeoutMs, thetaUnselectTimeoutMs),
+    });
   }
 
   /** Sends one call and returns the success envelope's `body`, or throws a {@link ThetaApiError}. */
@@ -177,8 +188,15 @@ export class ThetaClient {
     path: string,
     payload: unknown,
     signal: AbortSignal | undefined,
-    { bodyRequired = true }: { bodyRequired?: boolean } = {},
+    { bodyRequired = true, timeoutMs = this.timeoutMs }: { bodyRequired?: boolean; timeoutMs?: number } = {},
   ): Promise<Record<string, unknown>> {
+    if (this.serviceAccountSecret !== undefined && this.serviceAccountId === undefined) {
+      // Without the id the secret is never sent, and `/service_account/me` is only a proxy's shortcut.
+      throw new ThetaApiError(
+        'Set service-account-id (the serviceAccountId property) to the account the secret belongs to, or point api-base at a Theta proxy.',
+        { status: 0, code: 'configuration' },
+      );
+    }
     const headers = new Headers({ Accept: 'application/json' });
     if (payload !== undefined) headers.set('Content-Type', 'application/json');
     if (this.serviceAccountId !== undefined && this.serviceAccountSecret !== undefined) {
@@ -193,7 +211,7 @@ export class ThetaClient {
 
     let answer: HttpAnswer;
     try {
-      answer = await requestJson(joinUrl(this.apiBase, path), init, { signal, timeoutMs: this.timeoutMs });
+      answer = await requestJson(joinUrl(this.apiBase, path), init, { signal, timeoutMs });
     } catch (error) {
       if (signal?.aborted) {
         throw new ThetaApiError('The request was cancelled', { status: 0, code: 'aborted', cause: error });

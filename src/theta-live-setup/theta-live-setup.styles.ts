@@ -61,6 +61,11 @@ export const styles = css`
     cursor: pointer;
   }
 
+  button.danger {
+    background: var(--theta-live-setup-error, #d1242f);
+    border-color: var(--theta-live-setup-error, #d1242f);
+  }
+
   button:disabled {
     opacity: 0.6;
     cursor: progress;
@@ -128,32 +133,6 @@ export const styles = css`
     border-color: var(--_accent);
   }
 
-  .map {
-    display: block;
-    width: 100%;
-    max-width: 420px;
-    margin: 8px 0;
-  }
-
-  .map-ground {
-    fill: color-mix(in srgb, currentColor 6%, transparent);
-    stroke: var(--_border);
-  }
-
-  .map-point circle {
-    fill: var(--_accent);
-  }
-
-  .map-point .map-nearest {
-    fill: none;
-    stroke: var(--_accent);
-    stroke-width: 2;
-  }
-
-  .map-point.selected circle {
-    fill: var(--theta-live-setup-live, #d1242f);
-  }
-
   table {
     border-collapse: collapse;
     width: 100%;
@@ -164,6 +143,18 @@ export const styles = css`
     text-align: start;
     padding: 4px 8px;
     border-bottom: 1px solid var(--_border);
+  }
+
+  tr.highlighted {
+    background: color-mix(in srgb, var(--_accent) 12%, transparent);
+  }
+
+  video {
+    width: 100%;
+    max-width: 640px;
+    aspect-ratio: 16 / 9;
+    background: #000;
+    border-radius: var(--_radius);
   }
 
   .credentials {
@@ -194,13 +185,6 @@ export const styles = css`
     font-weight: 700;
     padding: 0 8px;
     border-radius: 4px;
-  }
-
-  .player {
-    width: 100%;
-    aspect-ratio: 16 / 9;
-    border: 0;
-    border-radius: var(--_radius);
   }
 
   .error {

@@ -2,7 +2,7 @@ import { html, nothing, type PropertyValues } from 'lit';
 import { LiveElement } from '../internal/live-element.js';
 import { formatDuration, sleep } from '../internal/timing.js';
 import type { ThetaSetupStep, ThetaStreamSummary } from './events.js';
-import { renderIngestorMap } from './ingestor-map.js';
+import { mapStyles, renderIngestorMap } from './ingestor-map.js';
 import { ThetaApiError, ThetaClient, type ThetaIngestor, type ThetaStream } from './theta-client.js';
 import { styles } from './theta-live-setup.styles.js';
 
@@ -30,6 +30,41 @@ interface FailedAction {
   retry: () => void;
 }
 
+/** The part of hls.js the preview uses; `import Hls from 'hls.js'` fits it. */
+export interface HlsPlayer {
+  loadSource(url: string): void;
+  attachMedia(media: HTMLMediaElement): void;
+  on(event: string, listener: (event: string, data: { fatal?: boolean }) => void): void;
+  destroy(): void;
+  /** Seconds from the live edge, once known (hls.js 1.x). */
+  readonly latency?: number;
+}
+
+/** The `Hls` class of hls.js. */
+export interface HlsLibrary {
+  new (): HlsPlayer;
+  isSupported?(): boolean;
+}
+
+/** The preview of a live stream, from the moment its video is rendered until it is stopped. */
+interface Preview {
+  video: HTMLVideoElement;
+  uri: string;
+  /** Aborts the playlist checks and retry timers. */
+  stop: AbortController;
+  hls?: HlsPlayer;
+  /** Seconds of the three newest segments when playback was started: what a player holds back from live. */
+  holdBack?: number;
+  /** Wall-clock seconds minus media seconds when playback began; growth past it is time lost to stalls. */
+  start?: number;
+  retries: number;
+  state: 'waiting' | 'playing' | 'failed';
+  /** Seconds behind live, rounded. */
+  behind?: number;
+}
+
+const hlsType = 'application/vnd.apple.mpegurl';
+
 let warnedAboutSecret = false;
 
 const localHosts = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
@@ -45,6 +80,7 @@ const localHosts = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
  *
  * @fires {CustomEvent<ThetaStreamCreatedDetail>} theta-stream-created - A stream was created.
  * @fires {CustomEvent<ThetaStreamSelectedDetail>} theta-stream-selected - A stream was picked.
+ * @fires {CustomEvent<ThetaStreamDeletedDetail>} theta-stream-deleted - A stream was deleted after the user confirmed it.
  * @fires {CustomEvent<ThetaIngestorSelectedDetail>} theta-ingestor-selected - An ingestor was reserved: server, key, expiry.
  * @fires {CustomEvent<ThetaIngestorUnselectedDetail>} theta-ingestor-unselected - The ingestor was released.
  * @fires {CustomEvent<ThetaStatusChangeDetail>} theta-status-change - The stream went live (`on`) or ended (`off`).
@@ -62,7 +98,7 @@ const localHosts = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
  * @csspart ingestor-list - The table of ingestors.
  * @csspart credentials - The RTMP server and stream key.
  * @csspart live-badge - The LIVE badge.
- * @csspart player - The player page iframe.
+ * @csspart preview - The muted live preview (a `<video>`).
  * @csspart button - Every button.
  *
  * @cssproperty --theta-live-setup-accent - Buttons and highlights. Default #1f6feb.
@@ -71,9 +107,11 @@ const localHosts = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
  * @cssproperty --theta-live-setup-radius - Corner radius. Default 8px.
  * @cssproperty --theta-live-setup-font - Font.
  * @cssproperty --theta-live-setup-error - Error colour. Default #d1242f.
+ * @cssproperty --theta-live-setup-map-land - Land on the ingestor map. Default a mix of the text colour.
+ * @cssproperty --theta-live-setup-map-sea - Sea on the ingestor map. Default a lighter mix of the text colour.
  */
 export class ThetaLiveSetup extends LiveElement {
-  static override styles = styles;
+  static override styles = [styles, mapStyles];
 
   // Declared without decorators: their compiled form would weigh more than the rest of the element.
   static override properties = {
@@ -84,6 +122,7 @@ export class ThetaLiveSetup extends LiveElement {
     pollInterval: { attribute: 'poll-interval', type: Number },
     selectionTimeout: { attribute: 'selection-timeout', type: Number },
     requestInit: { attribute: false },
+    hlsLibrary: { attribute: false },
     activeStep: { state: true },
     streams: { state: true },
     stream: { state: true },
@@ -97,6 +136,9 @@ export class ThetaLiveSetup extends LiveElement {
     limitReached: { state: true },
     announcement: { state: true },
     now: { state: true },
+    unmuted: { state: true },
+    highlighted: { state: true },
+    confirmingDelete: { state: true },
   };
 
   constructor() {
@@ -143,6 +185,13 @@ export class ThetaLiveSetup extends LiveElement {
   /** Merged into every request, e.g. `{credentials: 'include'}` for a proxy behind a login. */
   declare requestInit: RequestInit | undefined;
 
+  /**
+   * hls.js, for the live preview where the browser cannot play HLS itself: the `Hls` class (`import Hls from 'hls.js'`)
+   * or the URL of hls.js as an ES module, imported when first needed. Never bundled. Property only: an attribute that
+   * loads code would let injected markup run scripts.
+   */
+  declare hlsLibrary: HlsLibrary | string | undefined;
+
   declare private activeStep: ThetaSetupStep;
   declare private streams: ThetaStream[] | undefined;
   declare private stream: ThetaStream | undefined;
@@ -156,12 +205,20 @@ export class ThetaLiveSetup extends LiveElement {
   declare private limitReached: boolean;
   declare private announcement: string;
   declare private now: number;
+  declare private unmuted: boolean | undefined;
+  /** The ingestor hovered or focused, in the table or on the map. */
+  declare private highlighted: string | undefined;
+  /** The stream whose Delete awaits confirmation. */
+  declare private confirmingDelete: string | undefined;
 
   #secret: string | undefined;
   /** Aborts every request and timer of the current connection to the document. */
   #lifetime = new AbortController();
   #pollController: AbortController | undefined;
   #countdown: ReturnType<typeof setInterval> | undefined;
+  #preview: Preview | undefined;
+  /** When the pending unselect began; the busy flag shows it on screen. */
+  #releasingSince = 0;
 
   /**
    * The service account's secret. Property only: never an attribute, never rendered, logged or put in an event.
@@ -198,6 +255,7 @@ export class ThetaLiveSetup extends LiveElement {
     super.disconnectedCallback();
     this.#lifetime.abort();
     this.#stopWatching();
+    this.#stopPreview();
   }
 
   protected override willUpdate(changed: PropertyValues): void {
@@ -327,6 +385,29 @@ export class ThetaLiveSetup extends LiveElement {
     });
   }
 
+  /** Shows or hides the confirmation of a Delete, and moves focus to where the user continues. */
+  async #askDelete(streamId: string | undefined, focusId: string): Promise<void> {
+    this.confirmingDelete = streamId;
+    await this.updateComplete;
+    (this.renderRoot as ShadowRoot).getElementById(focusId)?.focus();
+  }
+
+  async #deleteStream(stream: ThetaStream): Promise<void> {
+    await this.#run('delete-stream', async (signal) => {
+      try {
+        await this.#client().deleteStream(stream.id, signal);
+      } catch (error) {
+        // Already gone (deleted elsewhere): what the user asked for.
+        if (!(error instanceof ThetaApiError && error.status === 404)) throw error;
+      }
+      this.streams = this.streams?.filter((other) => other.id !== stream.id);
+      this.limitReached = false;
+      this.announcement = `${stream.name} was deleted.`;
+      this.emit('theta-stream-deleted', { streamId: stream.id });
+      await this.#askDelete(undefined, 'stream-name');
+    });
+  }
+
   async #useStream(stream: ThetaStream): Promise<void> {
     this.stream = stream;
     this.emit('theta-stream-selected', { stream: summary(stream) });
@@ -369,6 +450,8 @@ export class ThetaLiveSetup extends LiveElement {
   async #unselect(): Promise<void> {
     const { stream, selection } = this;
     if (!stream || !selection) return;
+    // The service may take long to release it: the step shows for how long (the countdown's clock ticks meanwhile).
+    this.#releasingSince = this.now = Date.now();
     await this.#run('unselect-ingestor', async (signal) => {
       await this.#client().unselectIngestor(selection.ingestorId, signal);
       this.emit('theta-ingestor-unselected', { streamId: stream.id, ingestorId: selection.ingestorId });
@@ -436,28 +519,17 @@ export class ThetaLiveSetup extends LiveElement {
 
   #onStreamStatus(stream: ThetaStream): void {
     const previous = this.liveStatus;
+    const { id: streamId, status, playback_uri: playbackUri, player_uri: playerUri } = stream;
     this.liveStream = stream;
-    if (stream.status === 'on' && previous !== 'on') {
-      this.liveStatus = 'on';
-      this.announcement = 'Your stream is live.';
-      this.emit('theta-status-change', {
-        streamId: stream.id,
-        status: 'on',
-        playbackUri: stream.playback_uri,
-        playerUri: stream.player_uri,
-      });
-    } else if (stream.status === 'off' && previous === 'on') {
-      this.liveStatus = 'ended';
-      this.announcement = 'The stream ended.';
-      // The selection was used: the service released the ingestor when the stream ended.
-      this.selection = undefined;
-      this.#save();
-      this.emit('theta-status-change', {
-        streamId: stream.id,
-        status: 'off',
-        playbackUri: stream.playback_uri,
-        playerUri: stream.player_uri,
-      });
+    if ((status === 'on') !== (previous === 'on')) {
+      this.liveStatus = status === 'on' ? 'on' : 'ended';
+      this.announcement = status === 'on' ? 'Your stream is live.' : 'The stream ended.';
+      if (status === 'off') {
+        // The selection was used: the service released the ingestor when the stream ended.
+        this.selection = undefined;
+        this.#save();
+      }
+      this.emit('theta-status-change', { streamId, status, playbackUri, playerUri });
     } else if (previous === 'waiting' && this.selection && this.#remaining() <= 0 && !stream.stream_server) {
       this.liveStatus = 'expired';
       this.announcement = 'The ingestor selection expired.';
@@ -532,6 +604,13 @@ export class ThetaLiveSetup extends LiveElement {
         this.failure
           ? html`<div part="error" class="error" role="alert">
               <p>${this.failure.message}</p>
+              ${
+                this.limitReached && this.failure.action === 'create-stream'
+                  ? html`<p>
+                      Each account can have 3 streams. Reuse one of your streams below instead, or remove one with its Delete button.
+                    </p>`
+                  : nothing
+              }
               <button part="button" type="button" @click=${() => this.failure?.retry()}>Retry</button>
             </div>`
           : nothing
@@ -558,6 +637,32 @@ export class ThetaLiveSetup extends LiveElement {
                       <button part="button" type="button" aria-describedby=${`stream-${stream.id}`} @click=${() => this.#useStream(stream)}>
                         Use this stream
                       </button>
+                      ${
+                        this.confirmingDelete === stream.id
+                          ? html`<span class="confirm" role="group" aria-labelledby=${`stream-${stream.id}`}>
+                              Delete it for good?
+                              <button part="button" type="button" class="danger" @click=${() => this.#deleteStream(stream)}>
+                                Delete stream
+                              </button>
+                              <button
+                                part="button"
+                                type="button"
+                                id="cancel-delete"
+                                @click=${() => this.#askDelete(undefined, `delete-${stream.id}`)}
+                              >
+                                Cancel
+                              </button>
+                            </span>`
+                          : html`<button
+                              part="button"
+                              type="button"
+                              id=${`delete-${stream.id}`}
+                              aria-describedby=${`stream-${stream.id}`}
+                              @click=${() => this.#askDelete(stream.id, 'cancel-delete')}
+                            >
+                              Delete
+                            </button>`
+                      }
                     </li>`,
                 )}
               </ul>`
@@ -566,12 +671,12 @@ export class ThetaLiveSetup extends LiveElement {
         <label for="stream-name">New stream name</label>
         <input id="stream-name" name="name" .value=${this.streamName} maxlength="100" autocomplete="off" required />
         <button part="button" type="submit" ?disabled=${this.busy === 'create-stream'}>Create stream</button>
-      </form>
-      ${this.limitReached ? html`<p class="hint">Each account can have 3 streams. Reuse one of your streams above instead.</p>` : nothing}`;
+      </form>`;
   }
 
   #renderIngestorStep() {
     const ingestors = this.ingestors;
+    const highlight = (id: string | undefined) => (this.highlighted = id);
     return html`<h2 part="heading">2. Choose an edge ingestor</h2>
       <p>For the stream <strong>${this.stream?.name ?? ''}</strong>. The nearest ingestor usually gives the best result.</p>
       ${
@@ -579,10 +684,15 @@ export class ThetaLiveSetup extends LiveElement {
           ? html`<p>${this.busy === 'list-ingestors' ? 'Finding ingestors near you...' : ''}</p>`
           : ingestors.length === 0
             ? html`<p>No ingestor is available right now. Try again in a minute.</p>`
-            : html`${renderIngestorMap(ingestors, this.selection?.ingestorId)}
+            : html`${renderIngestorMap({
+                  ingestors,
+                  selectedId: this.selection?.ingestorId,
+                  highlightedId: this.highlighted,
+                  onHighlight: highlight,
+                })}
                 <table part="ingestor-list" class="ingestor-list">
                   <caption class="visually-hidden">
-                    Available edge ingestors, nearest first
+                    Edge ingestors, nearest first
                   </caption>
                   <thead>
                     <tr>
@@ -592,29 +702,33 @@ export class ThetaLiveSetup extends LiveElement {
                       <th scope="col"><span class="visually-hidden">Action</span></th>
                     </tr>
                   </thead>
-                  <tbody>
-                    ${ingestors.map(
-                      (ingestor, index) =>
-                        html`<tr>
-                          <td id=${`ingestor-${index}`}>
-                            ${ingestor.ip ?? ingestor.id} ${index === 0 ? html`<span class="badge nearest">Nearest</span>` : nothing}
-                            ${ingestor.id === this.selection?.ingestorId ? html`<span class="badge">Selected</span>` : nothing}
-                          </td>
-                          <td>${ingestor.state}</td>
-                          <td>${ingestor.stakes === null ? '–' : ingestor.stakes.toLocaleString()}</td>
-                          <td>
-                            <button
-                              part="button"
-                              type="button"
-                              aria-describedby=${`ingestor-${index}`}
-                              ?disabled=${this.busy === 'select-ingestor'}
-                              @click=${() => this.#selectIngestor(ingestor.id)}
-                            >
-                              Select
-                            </button>
-                          </td>
-                        </tr>`,
-                    )}
+                  <tbody @mouseleave=${() => highlight(undefined)} @focusout=${() => highlight(undefined)}>
+                    ${ingestors.map((ingestor, index) => {
+                      const ours = ingestor.id === this.selection?.ingestorId;
+                      return html`<tr
+                        class=${ingestor.id === this.highlighted ? 'highlighted' : ''}
+                        @mouseenter=${() => highlight(ingestor.id)}
+                        @focusin=${() => highlight(ingestor.id)}
+                      >
+                        <td id=${`ingestor-${index}`}>
+                          ${ingestor.ip ?? ingestor.id} ${index === 0 ? html`<span class="badge nearest">Nearest</span>` : nothing}
+                          ${ours ? html`<span class="badge">Selected</span>` : nothing}
+                        </td>
+                        <td>${ingestor.state}</td>
+                        <td>${ingestor.stakes === null ? '–' : ingestor.stakes.toLocaleString()}</td>
+                        <td>
+                          <button
+                            part="button"
+                            type="button"
+                            aria-describedby=${`ingestor-${index}`}
+                            ?disabled=${this.busy === 'select-ingestor' || (ingestor.state !== 'available' && !ours)}
+                            @click=${() => this.#selectIngestor(ingestor.id)}
+                          >
+                            Select
+                          </button>
+                        </td>
+                      </tr>`;
+                    })}
                   </tbody>
                 </table>`
       }
@@ -624,11 +738,12 @@ export class ThetaLiveSetup extends LiveElement {
   #renderLiveStep() {
     const selection = this.selection;
     const stream = this.liveStream ?? this.stream;
+    const releasing = this.busy === 'unselect-ingestor';
     return html`<h2 part="heading">3. Go live</h2>
       ${
         this.liveStatus === 'on'
           ? html`<p class="live"><span part="live-badge" class="live-badge">LIVE</span> ${stream?.name ?? ''} is live.</p>
-              ${this.#renderPlayback(stream)}`
+              ${releasing ? nothing : this.#renderPreview(stream)}`
           : this.liveStatus === 'ended'
             ? html`<p>The stream ended. Select an ingestor again to go live once more.</p>`
             : this.liveStatus === 'expired'
@@ -675,36 +790,153 @@ export class ThetaLiveSetup extends LiveElement {
               }`
           : nothing
       }
+      ${
+        releasing
+          ? html`<p class="progress">Releasing the ingestor... ${Math.round((this.now - this.#releasingSince) / 1000)} s</p>`
+          : nothing
+      }
       <div class="actions">
-        ${selection && this.liveStatus !== 'ended' ? html`<button part="button" type="button" @click=${this.#unselect}>Unselect</button>` : nothing}
+        ${
+          selection && this.liveStatus !== 'ended'
+            ? html`<button part="button" type="button" ?disabled=${releasing} @click=${this.#unselect}>Unselect</button>`
+            : nothing
+        }
         <button part="button" type="button" @click=${this.#back}>Back</button>
       </div>`;
   }
 
-  #renderPlayback(stream: ThetaStream | undefined) {
+  /** The stream itself, muted, with the player page and HLS address beside it. */
+  #renderPreview(stream: ThetaStream | undefined) {
     if (!stream) return nothing;
-    const player = stream.player_uri && /^https:\/\//i.test(stream.player_uri) ? stream.player_uri : undefined;
+    const uri = stream.playback_uri;
+    const preview = this.#preview;
+    const state = preview?.state;
     return html`${
-      player
-        ? html`<iframe
-            part="player"
-            class="player"
-            src=${player}
-            title="Live stream player"
-            sandbox="allow-scripts allow-same-origin allow-presentation"
-            allow="autoplay; fullscreen"
-          ></iframe>`
-        : stream.player_uri
-          ? html`<p><a href=${safeLink(stream.player_uri)} target="_blank" rel="noopener noreferrer">Open the player page</a></p>`
-          : nothing
+        !uri
+          ? nothing
+          : !document.createElement('video').canPlayType(hlsType) && !this.hlsLibrary
+            ? html`<p>This browser cannot play the preview: open the player page to watch your stream.</p>`
+            : html`<video
+                  part="preview"
+                  .muted=${!this.unmuted}
+                  autoplay
+                  playsinline
+                  ?hidden=${state === 'failed'}
+                  aria-label="Preview of your stream"
+                  @playing=${this.#onPlaying}
+                  @timeupdate=${this.#onPreviewTime}
+                  @error=${() => this.#preview && !this.#preview.hls && void this.#retryPreview(this.#preview)}
+                ></video>
+                <p class="actions">
+                  ${
+                    state === 'failed'
+                      ? 'The preview could not start.'
+                      : state !== 'playing'
+                        ? 'Waiting for the first seconds of video...'
+                        : preview?.behind
+                          ? `About ${preview.behind} s behind live.`
+                          : ''
+                  }
+                  <button part="button" type="button" @click=${() => (this.unmuted = !this.unmuted)}>
+                    ${this.unmuted ? 'Mute' : 'Unmute'}
+                  </button>
+                </p>`
+      }
+      <p>
+        ${
+          stream.player_uri
+            ? html`<a href=${safeLink(stream.player_uri)} target="_blank" rel="noopener noreferrer">Open the player page</a>`
+            : nothing
+        }
+        ${uri ? html`HLS: <a href=${safeLink(uri)} target="_blank" rel="noopener noreferrer"><code>${uri}</code></a>` : nothing}
+      </p>`;
+  }
+
+  // ---- preview -------------------------------------------------------------------------------------------
+
+  /** Starts the preview when its video appears or the playlist changes, and stops it when the video goes. */
+  protected override updated(): void {
+    const video = this.renderRoot.querySelector('video');
+    const uri = this.liveStream?.playback_uri;
+    if (this.#preview && (this.#preview.video !== video || this.#preview.uri !== uri)) this.#stopPreview();
+    if (video && uri && !this.#preview)
+      void this.#attachPreview((this.#preview = { video, uri, stop: new AbortController(), retries: 0, state: 'waiting' }));
+  }
+
+  /**
+   * Waits for the first segments, then plays natively or through hls.js. Chromium refuses a live playlist of fewer
+   * than three segments, and hls.js does not retry a 404, so both wait for the playlist to hold three.
+   */
+  async #attachPreview(preview: Preview): Promise<void> {
+    const { video, uri, stop } = preview;
+    try {
+      const Hls = video.canPlayType(hlsType) ? undefined : await importHls(this.hlsLibrary);
+      preview.holdBack = await segmentsReady(uri, stop.signal);
+      if (Hls) {
+        const hls = (preview.hls = new Hls());
+        hls.on('hlsError', (_event, data) => data.fatal && void this.#retryPreview(preview));
+        hls.loadSource(uri);
+        hls.attachMedia(video);
+      } else {
+        video.src = uri;
+      }
+    } catch {
+      if (!stop.signal.aborted) this.#show(preview, 'failed');
     }
-    ${
-      stream.playback_uri
-        ? html`<p>
-            HLS: <a href=${safeLink(stream.playback_uri)} target="_blank" rel="noopener noreferrer"><code>${stream.playback_uri}</code></a>
-          </p>`
-        : nothing
-    }`;
+  }
+
+  #onPlaying(): void {
+    const preview = this.#preview;
+    if (!preview) return;
+    preview.retries = 0;
+    // Taken once: later `playing` events follow stalls, whose time counts as falling behind.
+    preview.start ??= performance.now() / 1000 - preview.video.currentTime;
+    this.#show(preview, 'playing');
+  }
+
+  #show(preview: Preview, state: Preview['state']): void {
+    preview.state = state;
+    this.requestUpdate();
+  }
+
+  /** A player that failed before or while playing starts over, a few times, later each time. */
+  async #retryPreview(preview: Preview): Promise<void> {
+    if (this.#preview !== preview) return;
+    stopMedia(preview);
+    preview.start = undefined;
+    this.#show(preview, 'waiting');
+    try {
+      if (++preview.retries > 5) throw new Error('gave up');
+      await sleep(500 * 2 ** preview.retries, preview.stop.signal);
+    } catch {
+      if (!preview.stop.signal.aborted) this.#show(preview, 'failed');
+      return;
+    }
+    await this.#attachPreview(preview);
+  }
+
+  /**
+   * "About N s behind live": hls.js's own estimate, or else the three segments a player holds back from the newest
+   * (read from the playlist when playback began) plus the time lost since to stalls. Native live HLS has no
+   * `seekable` range in Chromium to measure it from.
+   */
+  #onPreviewTime(): void {
+    const preview = this.#preview;
+    if (preview?.start === undefined) return;
+    const lost = performance.now() / 1000 - preview.video.currentTime - preview.start;
+    const behind = Math.max(1, Math.round(preview.hls?.latency || (preview.holdBack ?? NaN) + lost));
+    if (behind !== preview.behind && behind > 0) {
+      preview.behind = behind;
+      this.requestUpdate();
+    }
+  }
+
+  #stopPreview(): void {
+    const preview = this.#preview;
+    this.#preview = undefined;
+    if (!preview) return;
+    preview.stop.abort();
+    stopMedia(preview);
   }
 
   async #reselect(ingestorId: string): Promise<void> {
@@ -725,4 +957,52 @@ function formatTime(iso: string): string {
 /** Only web links become `href`s: a `javascript:` address from a server must not run. */
 function safeLink(url: string): string {
   return /^https?:\/\//i.test(url) ? url : '#';
+}
+
+/** The hls.js class from the `hlsLibrary` property; throws when there is none or it cannot play here. */
+async function importHls(library: HlsLibrary | string | undefined): Promise<HlsLibrary> {
+  const Hls =
+    typeof library === 'string'
+      ? ((await import(/* @vite-ignore */ /* webpackIgnore: true */ new URL(library, document.baseURI).href)) as { default?: HlsLibrary })
+          .default
+      : library;
+  if (!Hls || Hls.isSupported?.() === false) throw new Error('hls.js cannot play here');
+  return Hls;
+}
+
+/**
+ * Waits until the live playlist lists three segments, following a master playlist to its first variant, and returns
+ * their seconds. Gives up after about a minute. Returns undefined at once when this page cannot read the playlist
+ * (no CORS): the player then tries by itself.
+ */
+async function segmentsReady(uri: string, signal: AbortSignal): Promise<number | undefined> {
+  for (let delay = 500, waited = 0; waited < 60_000; waited += delay, delay = Math.min(delay * 2, 4000)) {
+    let text = '';
+    for (let url = uri, hops = 0; hops < 2; hops++) {
+      try {
+        const response = await fetch(url, { signal, cache: 'no-store' });
+        text = response.ok ? await response.text() : '';
+      } catch (error) {
+        if (signal.aborted) throw error;
+        return undefined;
+      }
+      const variant = /#EXT-X-STREAM-INF[^\n]*\n\s*([^#\s][^\n]*)/.exec(text)?.[1];
+      if (!variant) break;
+      url = new URL(variant.trim(), url).href;
+    }
+    const durations = [...text.matchAll(/#EXTINF:\s*([\d.]+)/g)].map((match) => Number(match[1]));
+    if (durations.length >= 3) return durations.slice(-3).reduce((sum, seconds) => sum + seconds, 0);
+    await sleep(delay, signal);
+  }
+  throw new Error('No segments');
+}
+
+/** Stops a preview's downloads in place: hls.js destroyed, or the native source emptied. */
+function stopMedia(preview: Preview): void {
+  preview.hls?.destroy();
+  preview.hls = undefined;
+  if (preview.video.hasAttribute('src')) {
+    preview.video.removeAttribute('src');
+    preview.video.load();
+  }
 }

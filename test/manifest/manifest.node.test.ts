@@ -141,11 +141,13 @@ const expected: Record<string, ExpectedSurface> = {
       'selectionTimeout',
       'requestInit',
       'serviceAccountSecret',
+      'hlsLibrary',
       'currentStep',
     ],
     methods: [],
     events: {
       'theta-stream-created': 'ThetaStreamCreatedDetail',
+      'theta-stream-deleted': 'ThetaStreamDeletedDetail',
       'theta-stream-selected': 'ThetaStreamSelectedDetail',
       'theta-ingestor-selected': 'ThetaIngestorSelectedDetail',
       'theta-ingestor-unselected': 'ThetaIngestorUnselectedDetail',
@@ -164,7 +166,7 @@ const expected: Record<string, ExpectedSurface> = {
       'ingestor-list',
       'credentials',
       'live-badge',
-      'player',
+      'preview',
       'button',
     ],
     cssProperties: [
@@ -174,6 +176,8 @@ const expected: Record<string, ExpectedSurface> = {
       '--theta-live-setup-radius',
       '--theta-live-setup-font',
       '--theta-live-setup-error',
+      '--theta-live-setup-map-land',
+      '--theta-live-setup-map-sea',
     ],
   },
 };

@@ -77,7 +77,8 @@ describe('ThetaClient through the proxy, against the simulator', () => {
 
     const selection = await client.selectIngestor(ingestors[0]!.id, created.id);
     assert.match(selection.stream_server, /^rtmp:\/\//);
-    assert.match(selection.stream_key, /^[0-9a-f]{32}$/);
+    // Real stream keys are 32 mixed-case letters and digits.
+    assert.match(selection.stream_key, /^[0-9A-Za-z]{32}$/);
     const read = await client.getStream(created.id);
     assert.equal(read.stream_server, selection.stream_server, 'the proxy adds the credentials that reveal server and key');
     assert.equal(read.stream_key, selection.stream_key);
@@ -204,6 +205,25 @@ describe('ThetaClient through the proxy, against the simulator', () => {
     assert.equal(aborted.code, 'aborted');
   });
 
+  test('waits for a slow unselect well past its usual timeout', async () => {
+    const direct = new ThetaClient({
+      apiBase: simulator.url,
+      serviceAccountId: account.id,
+      serviceAccountSecret: account.secret,
+      timeoutMs: 300,
+    });
+    const stream = await direct.createStream('Slow release');
+    const [ingestor] = (await direct.listIngestors()).ingestors;
+    await direct.selectIngestor(ingestor!.id, stream.id);
+    await arm(simulator, [
+      { path: '^/ingestor/filter$', delayMs: 900 },
+      { path: '/unselect$', delayMs: 900 },
+    ]);
+    assert.equal((await rejection(direct.listIngestors())).code, 'timeout', 'other calls keep the short timeout');
+    await direct.unselectIngestor(ingestor!.id);
+    assert.equal((await direct.getStream(stream.id)).stream_key, null);
+  });
+
   test('reports a dropped connection as a network failure', async () => {
     const direct = new ThetaClient({ apiBase: simulator.url, serviceAccountId: account.id, serviceAccountSecret: account.secret });
     await arm(simulator, { path: '^/ingestor/filter$', drop: true });
@@ -249,6 +269,63 @@ describe('ThetaClient on its own', () => {
       assert.equal(refused.message.includes('wrong-secret'), false);
     } finally {
       await simulator.close();
+    }
+  });
+
+  test('refuses a secret without its service account id, saying what to set, and sends nothing', async () => {
+    const simulator = await startThetaSimulator({ serviceAccounts: [account], rtmp: false });
+    try {
+      const incomplete = new ThetaClient({ apiBase: simulator.url, serviceAccountSecret: account.secret });
+      for (const call of [incomplete.listStreams(undefined), incomplete.getStream('stream_1'), incomplete.listIngestors()]) {
+        const error = await rejection(call);
+        assert.equal(error.code, 'configuration');
+        assert.equal(error.status, 0);
+        assert.match(error.message, /service-account-id/);
+        assert.equal(error.message.includes(account.secret), false);
+      }
+      assert.deepEqual(simulator.requestLog(), []);
+    } finally {
+      await simulator.close();
+    }
+  });
+
+  test('tolerates the null, empty and extra fields of real answers', async () => {
+    const served = await serveFetchHandler(async () =>
+      Response.json({
+        status: 'success',
+        body: {
+          id: 'stream_real',
+          name: 'real',
+          status: 'on',
+          description: '',
+          update_time: null,
+          playback_uri: '',
+          player_uri: null,
+          thumbnail_uri: '',
+          use_drm: false,
+          stream_server: 'rtmp://ingest.example/live',
+          stream_key: 'AbCdEfGhIjKlMnOpQrStUvWxYz012345',
+          backup_stream_server: 'rtmp://backup.example/live',
+          backup_stream_key: null,
+        },
+      }),
+    );
+    try {
+      const stream = await new ThetaClient({ apiBase: served.url }).getStream('stream_real');
+      assert.deepEqual(stream, {
+        id: 'stream_real',
+        name: 'real',
+        status: 'on',
+        update_time: null,
+        service_account_id: null,
+        playback_uri: null,
+        player_uri: null,
+        thumbnail_uri: null,
+        stream_server: 'rtmp://ingest.example/live',
+        stream_key: 'AbCdEfGhIjKlMnOpQrStUvWxYz012345',
+      });
+    } finally {
+      await served.close();
     }
   });
 

@@ -2,7 +2,8 @@ import { expect, oneEvent, waitUntil } from '@open-wc/testing';
 import { sendKeys } from '@web/test-runner-commands';
 import '../../src/theta-live-setup/index.js';
 import type { ThetaLiveSetup } from '../../src/theta-live-setup/index.js';
-import type { ThetaErrorDetail, ThetaIngestorSelectedDetail } from '../../src/theta-live-setup/events.js';
+import type { HlsLibrary, HlsPlayer } from '../../src/theta-live-setup/index.js';
+import type { ThetaErrorDetail, ThetaIngestorSelectedDetail, ThetaStatusChangeDetail } from '../../src/theta-live-setup/events.js';
 import { ThetaSimulatorHandle } from '../support/simulators.js';
 
 let simulator: ThetaSimulatorHandle | undefined;
@@ -31,6 +32,7 @@ const text = (element: ThetaLiveSetup) => root(element).textContent?.replace(/\s
 const buttons = (element: ThetaLiveSetup, name: string) =>
   [...root(element).querySelectorAll('button')].filter((button) => button.textContent?.trim() === name);
 const button = (element: ThetaLiveSetup, name: string) => buttons(element, name)[0];
+const preview = (element: ThetaLiveSetup) => root(element).querySelector<HTMLVideoElement>('video[part="preview"]');
 const errorText = (element: ThetaLiveSetup) => root(element).querySelector('[role="alert"] p')?.textContent?.trim() ?? '';
 
 async function until(condition: () => boolean | Promise<boolean>, message: string, timeout = 8000): Promise<void> {
@@ -71,7 +73,75 @@ async function goLive(element: ThetaLiveSetup, name = 'Evening show'): Promise<T
   return (await selected).detail;
 }
 
+/** Publishes the test pattern to the selection, as OBS would, and waits for the element to see the stream live. */
+async function publish(
+  element: ThetaLiveSetup,
+  sim: ThetaSimulatorHandle,
+  selected: ThetaIngestorSelectedDetail,
+): Promise<ThetaStatusChangeDetail> {
+  const on = oneEvent(element, 'theta-status-change');
+  await sim.publish(`${selected.server}/${selected.key}`);
+  const live = (await on).detail;
+  expect(live.status).to.equal('on');
+  return live;
+}
+
+/** Turns the stream on without a publisher: its playlist is live but never gets a segment. */
+async function forceLive(element: ThetaLiveSetup, sim: ThetaSimulatorHandle, streamId: string): Promise<ThetaStatusChangeDetail> {
+  const on = oneEvent(element, 'theta-status-change');
+  await fetch(`${sim.simulatorUrl}/_control/streams/${streamId}/status`, { method: 'POST', body: '{"status":"on"}' });
+  return (await on).detail;
+}
+
+// Every test's requests are counted from a clean slate, never dropped from a full buffer.
+performance.setResourceTimingBufferSize(10_000);
+beforeEach(() => performance.clearResourceTimings());
+
+/**
+ * Requests this page started for addresses under `prefix` since `since` (a `performance.now()` time), as Resource
+ * Timing lists them. Entries are listed once their answer is complete, so count some time after `since`.
+ */
+const requestsTo = (prefix: string, since = 0) =>
+  performance.getEntriesByType('resource').filter((entry) => entry.name.startsWith(prefix) && entry.startTime >= since).length;
+
+/** A stand-in for hls.js that records what the element asks of it. */
+function fakeHls() {
+  const calls: Array<[string, unknown]> = [];
+  class FakeHls implements HlsPlayer {
+    static instances = 0;
+    constructor() {
+      FakeHls.instances++;
+      calls.push(['new', undefined]);
+    }
+    loadSource(url: string) {
+      calls.push(['loadSource', url]);
+    }
+    attachMedia(media: HTMLMediaElement) {
+      calls.push(['attachMedia', media]);
+    }
+    on(event: string) {
+      calls.push(['on', event]);
+    }
+    destroy() {
+      calls.push(['destroy', undefined]);
+    }
+  }
+  return { Hls: FakeHls as HlsLibrary, calls, called: (name: string) => calls.filter(([call]) => call === name) };
+}
+
+/** Makes this browser look like one without native HLS, as Firefox is, until the test ends. */
+function withoutNativeHls(): void {
+  const original = HTMLMediaElement.prototype.canPlayType;
+  HTMLMediaElement.prototype.canPlayType = function (type: string) {
+    return /mpegurl/i.test(type) ? '' : original.call(this, type);
+  };
+  restores.push(() => (HTMLMediaElement.prototype.canPlayType = original));
+}
+
+const restores: Array<() => void> = [];
+
 afterEach(async () => {
+  for (const restore of restores.splice(0)) restore();
   for (const element of elements.splice(0)) element.remove();
   sessionStorage.clear();
   await simulator?.close();
@@ -95,7 +165,7 @@ describe('<theta-live-setup>', function () {
     const rows = [...root(element).querySelectorAll('tbody tr')];
     expect(rows[0].textContent).to.contain('Nearest');
     expect(rows.slice(1).every((row) => !row.textContent!.includes('Nearest'))).to.equal(true);
-    const map = root(element).querySelector('svg[role="img"]')!;
+    const map = root(element).querySelector('svg[part="map"]')!;
     expect(map.querySelectorAll('.map-point').length).to.equal(rows.length);
     expect(map.getAttribute('aria-label')).to.contain(`${rows.length} ingestors`);
     await expect(element).to.be.accessible();
@@ -409,6 +479,234 @@ describe('<theta-live-setup>', function () {
       methods.forEach((method, index) => (console[method] = originals[index]));
       names.forEach((name) => document.removeEventListener(name, record));
     }
+  });
+
+  describe('live preview', () => {
+    it('plays the stream natively, muted, says how far behind live it is, and stops downloading when removed', async () => {
+      const { element, sim } = await setup();
+      const live = await publish(element, sim, await goLive(element));
+      await element.updateComplete;
+      const video = preview(element)!;
+      expect(video, 'no preview video').to.exist;
+      expect(video.muted).to.equal(true);
+      expect(video.autoplay).to.equal(true);
+      expect(text(element)).to.contain('Waiting for the first seconds of video');
+      await until(() => video.readyState >= 2 && video.currentTime > 0, 'the preview did not play', 20_000);
+      expect(video.src).to.equal(live.playbackUri);
+      await until(() => /About \d+ s behind live/.test(text(element)), 'no behind-live figure');
+      const behind = Number(/About (\d+) s behind live/.exec(text(element))![1]);
+      expect(behind).to.be.within(1, 15);
+      expect(root(element).querySelector('a[href]')?.textContent).to.equal('Open the player page');
+      await expect(element).to.be.accessible();
+
+      button(element, 'Unmute').click();
+      await element.updateComplete;
+      expect(video.muted).to.equal(false);
+      button(element, 'Mute').click();
+      await element.updateComplete;
+      expect(video.muted).to.equal(true);
+
+      // Resource Timing sees the player's playlist and segment requests: first prove it, then that they stop.
+      const prefix = live.playbackUri!.replace(/[^/]*$/, '');
+      const playing = performance.now();
+      await until(() => requestsTo(prefix, playing) > 0, 'the player made no requests to observe', 5000);
+      const removedAt = performance.now();
+      element.remove();
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      expect(requestsTo(prefix, removedAt)).to.equal(0);
+      expect(video.hasAttribute('src')).to.equal(false);
+    });
+
+    it('ends with the stream, and plays the new address when the stream goes live again', async () => {
+      const { element, sim } = await setup();
+      const first = await publish(element, sim, await goLive(element));
+      await until(() => (preview(element)?.currentTime ?? 0) > 0, 'the preview did not play', 20_000);
+      const video = preview(element)!;
+      const off = oneEvent(element, 'theta-status-change');
+      await sim.stopPublishing();
+      expect((await off).detail.status).to.equal('off');
+      await element.updateComplete;
+      expect(text(element)).to.contain('The stream ended');
+      expect(preview(element)).to.equal(null);
+      expect(video.hasAttribute('src')).to.equal(false);
+      const prefix = first.playbackUri!.replace(/[^/]*$/, '');
+      const endedAt = performance.now();
+
+      // The service released the ingestor when the publisher stopped: select again and publish again.
+      (await untilButton(element, 'Back')).click();
+      const again = oneEvent(element, 'theta-ingestor-selected');
+      (await untilButton(element, 'Select')).click();
+      const second = await publish(element, sim, (await again).detail);
+      expect(second.playbackUri).not.to.equal(first.playbackUri);
+      await until(() => preview(element)?.src === second.playbackUri, 'the preview did not take the new address', 15_000);
+      expect(requestsTo(prefix, endedAt)).to.equal(0);
+    });
+
+    it('uses the hlsLibrary given where the browser has no native HLS, and destroys it on unselect', async () => {
+      withoutNativeHls();
+      const fake = fakeHls();
+      const { element, sim } = await setup({}, {}, (element) => (element.hlsLibrary = fake.Hls));
+      const live = await publish(element, sim, await goLive(element));
+      await until(() => fake.called('attachMedia').length > 0, 'hls.js was not used', 15_000);
+      expect(fake.called('loadSource')).to.deep.equal([['loadSource', live.playbackUri]]);
+      expect(fake.called('attachMedia')[0][1]).to.equal(preview(element));
+      expect(fake.called('on').map(([, event]) => event)).to.include('hlsError');
+      expect(preview(element)!.hasAttribute('src')).to.equal(false);
+      expect(fake.called('destroy')).to.have.length(0);
+      button(element, 'Unselect').click();
+      await until(() => fake.called('destroy').length === 1, 'hls.js was not destroyed on unselect');
+      await until(() => element.currentStep === 'ingestor', 'not back at the ingestor step');
+    });
+
+    it('imports hls.js from a URL given as hlsLibrary, and destroys it when removed', async () => {
+      withoutNativeHls();
+      const record: string[] = [];
+      (window as unknown as { hlsCalls: string[] }).hlsCalls = record;
+      const module = URL.createObjectURL(
+        new Blob(
+          [
+            `const calls = window.hlsCalls;
+            export default class { constructor() { calls.push('new'); } loadSource() { calls.push('loadSource'); }
+              attachMedia() { calls.push('attachMedia'); } on() {} destroy() { calls.push('destroy'); } static isSupported() { return true; } }`,
+          ],
+          { type: 'text/javascript' },
+        ),
+      );
+      restores.push(() => URL.revokeObjectURL(module));
+      const { element, sim } = await setup({}, {}, (element) => (element.hlsLibrary = module));
+      await publish(element, sim, await goLive(element));
+      await until(() => record.includes('attachMedia'), 'the imported hls.js was not used', 15_000);
+      element.remove();
+      expect(record).to.deep.equal(['new', 'loadSource', 'attachMedia', 'destroy']);
+    });
+
+    it('says in one sentence that the browser cannot play the preview without native HLS or hls.js', async () => {
+      withoutNativeHls();
+      const { element, sim } = await setup();
+      const selected = await goLive(element);
+      await forceLive(element, sim, selected.streamId);
+      await element.updateComplete;
+      expect(text(element)).to.contain('This browser cannot play the preview');
+      expect(preview(element)).to.equal(null);
+      expect(root(element).querySelector('a[href]')?.textContent).to.equal('Open the player page');
+      await expect(element).to.be.accessible();
+    });
+
+    it('waits while the first segments are produced', async () => {
+      const { element, sim } = await setup();
+      const selected = await goLive(element);
+      const live = await forceLive(element, sim, selected.streamId);
+      await element.updateComplete;
+      const video = preview(element)!;
+      expect(video).to.exist;
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      // The playlist has no segments: the player is not started (Chromium would refuse it), the element waits.
+      expect(text(element)).to.contain('Waiting for the first seconds of video');
+      expect(video.hasAttribute('src')).to.equal(false);
+      expect(requestsTo(live.playbackUri!)).to.be.greaterThan(1);
+      await expect(element).to.be.accessible();
+    });
+  });
+
+  it('deletes a stream only after confirmation in the element, and points at Delete at the limit', async () => {
+    const sim = await ThetaSimulatorHandle.start();
+    simulator = sim;
+    for (const name of ['one', 'two', 'three']) await sim.api('POST', '/stream', { name });
+    const originalConfirm = window.confirm;
+    window.confirm = () => expect.fail('confirm() was called');
+    restores.push(() => (window.confirm = originalConfirm));
+    const { element } = await setup();
+    await until(() => buttons(element, 'Delete').length === 3, 'no Delete buttons');
+    await createStream(element, 'four');
+    await until(() => text(element).includes('Delete button'), 'the limit did not point at Delete');
+
+    const remove = buttons(element, 'Delete')[0];
+    const name = root(element).getElementById(remove.getAttribute('aria-describedby')!);
+    expect(name?.textContent).to.equal('one');
+    remove.click();
+    await until(() => button(element, 'Delete stream') !== undefined, 'no confirmation');
+    expect(root(element).activeElement?.textContent?.trim()).to.equal('Cancel');
+    await expect(element).to.be.accessible();
+    button(element, 'Cancel').click();
+    await until(() => button(element, 'Delete stream') === undefined, 'Cancel did not close the confirmation');
+    expect(buttons(element, 'Delete')).to.have.length(3);
+    expect(root(element).activeElement).to.equal(buttons(element, 'Delete')[0]);
+
+    buttons(element, 'Delete')[0].click();
+    const deleted = oneEvent(element, 'theta-stream-deleted');
+    (await untilButton(element, 'Delete stream')).click();
+    const { streamId } = (await deleted).detail;
+    const list = await sim.api<{ body: { streams: Array<{ id: string; name: string }> } }>(
+      'GET',
+      `/service_account/${sim.serviceAccountId}/streams`,
+    );
+    expect(list.body.streams.map((stream) => stream.name)).to.deep.equal(['two', 'three']);
+    expect(list.body.streams.some((stream) => stream.id === streamId)).to.equal(false);
+    await until(() => buttons(element, 'Delete').length === 2, 'the deleted stream is still listed');
+    expect(text(element)).not.to.contain('Delete button');
+    await expect(element).to.be.accessible();
+  });
+
+  it('lists ingestors that are not available with their state and a disabled Select', async () => {
+    const { element } = await setup();
+    await createStream(element, 'States');
+    await until(() => buttons(element, 'Select').length > 3, 'no ingestors listed');
+    const rows = [...root(element).querySelectorAll('tbody tr')];
+    const states = rows.map((row) => row.children[1].textContent!.trim());
+    expect(states).to.include.members(['available', 'busy', 'selected', 'unavailable']);
+    rows.forEach((row, index) => {
+      expect(row.querySelector('button')!.disabled, `${states[index]} ingestor`).to.equal(states[index] !== 'available');
+    });
+    await expect(element).to.be.accessible();
+  });
+
+  it('highlights the ingestor on the map when its row is hovered or focused, and the row from the map', async () => {
+    const { element } = await setup();
+    await createStream(element, 'Map');
+    await until(() => buttons(element, 'Select').length > 1, 'no ingestors listed');
+    const rows = () => [...root(element).querySelectorAll('tbody tr')];
+    const markers = () => [...root(element).querySelectorAll('svg[part="map"] .map-point')];
+    rows()[1].dispatchEvent(new MouseEvent('mouseenter'));
+    await element.updateComplete;
+    expect(markers()[1].classList.contains('highlighted')).to.equal(true);
+    expect(rows()[1].classList.contains('highlighted')).to.equal(true);
+    rows()[2].querySelector('button')!.focus();
+    await element.updateComplete;
+    expect(markers()[2].classList.contains('highlighted')).to.equal(true);
+    (markers()[0] as SVGElement).focus();
+    await element.updateComplete;
+    expect(rows()[0].classList.contains('highlighted')).to.equal(true);
+    expect(rows()[2].classList.contains('highlighted')).to.equal(false);
+  });
+
+  it('shows progress while a slow unselect releases the ingestor', async () => {
+    const { element, sim } = await setup();
+    const selected = await goLive(element);
+    await sim.fault({ method: 'PUT', path: '/unselect$', delayMs: 2600 });
+    const released = oneEvent(element, 'theta-ingestor-unselected');
+    button(element, 'Unselect').click();
+    await until(() => text(element).includes('Releasing the ingestor... 0 s'), 'no progress shown');
+    expect(button(element, 'Unselect').disabled).to.equal(true);
+    await until(() => /Releasing the ingestor\.\.\. [12] s/.test(text(element)), 'the elapsed time did not grow', 4000);
+    expect((await released).detail.ingestorId).to.equal(selected.ingestorId);
+    await until(() => element.currentStep === 'ingestor', 'not back at the ingestor step');
+    expect(text(element)).not.to.contain('Releasing');
+  });
+
+  it('asks for service-account-id when the secret is given without a proxy', async () => {
+    const sim = await ThetaSimulatorHandle.start();
+    simulator = sim;
+    const error = new Promise<CustomEvent<ThetaErrorDetail>>((resolve) =>
+      document.addEventListener('theta-error', (event) => resolve(event), { once: true }),
+    );
+    const { element } = await setup({}, { 'api-base': sim.simulatorUrl }, (element) => (element.serviceAccountSecret = sim.secret));
+    const { detail } = await error;
+    expect(detail.code).to.equal('configuration');
+    expect(detail.action).to.equal('list-streams');
+    expect(detail.message).to.contain('service-account-id');
+    await element.updateComplete;
+    expect(errorText(element)).to.equal(detail.message);
+    expect(errorText(element)).not.to.contain(sim.secret);
   });
 
   it('can be used with the keyboard alone', async () => {
