@@ -28,7 +28,10 @@ export interface ThetaProxyOptions {
   allowedOrigins?: readonly string[] | '*';
   /** Largest request body accepted, in bytes; default 16 KiB (the API's bodies are tiny). */
   maxBodyBytes?: number;
-  /** How long to wait for the whole upstream answer; default 15000 ms. */
+  /**
+   * How long to wait for the whole upstream answer; default 15000 ms. Unselecting an ingestor is slow on the real
+   * service, so `PUT /ingestor/{id}/unselect` may take at least 60 s whatever this says.
+   */
   upstreamTimeoutMs?: number;
   /** The fetch used to reach the upstream; default `globalThis.fetch`. */
   fetch?: typeof globalThis.fetch;
@@ -60,6 +63,8 @@ export interface ThetaProxyOptions {
 export const defaultThetaUpstream = 'https://api.thetavideoapi.com';
 export const defaultMaxBodyBytes = 16 * 1024;
 export const defaultUpstreamTimeoutMs = 15_000;
+/** The real service takes its time to release an ingestor: the element waits this long, and so does the proxy. */
+const slowUnselectMs = 60_000;
 
 /** Upstream answers larger than this are refused: the livestream calls return a few kilobytes. */
 const maxUpstreamBodyBytes = 1024 * 1024;
@@ -306,7 +311,8 @@ export function createThetaProxy(options: ThetaProxyOptions): FetchHandler {
     const forwarded = forwardedFor(request);
     if (forwarded !== undefined) upstreamHeaders.set('X-Forwarded-For', forwarded);
 
-    const timeout = AbortSignal.timeout(upstreamTimeoutMs);
+    const waitMs = /\/unselect$/.test(upstreamUrl.pathname) ? Math.max(upstreamTimeoutMs, slowUnselectMs) : upstreamTimeoutMs;
+    const timeout = AbortSignal.timeout(waitMs);
     const signal = anySignal([timeout, request.signal]);
     let upstreamResponse: Response;
     let upstreamText: string;
@@ -322,7 +328,7 @@ export function createThetaProxy(options: ThetaProxyOptions): FetchHandler {
       upstreamText = await readLimitedText(upstreamResponse, maxUpstreamBodyBytes);
     } catch (error) {
       if (timeout.aborted) {
-        return errorResponse(504, `The Theta Video API did not answer within ${formatSeconds(upstreamTimeoutMs)}`, headers);
+        return errorResponse(504, `The Theta Video API did not answer within ${formatSeconds(waitMs)}`, headers);
       }
       if (request.signal.aborted) return errorResponse(499, 'The request was cancelled', headers);
       if (error instanceof BodyRefusal) return errorResponse(502, error.message, headers);
