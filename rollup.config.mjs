@@ -66,9 +66,10 @@ function minifyTemplates() {
   return {
     name: 'minify-templates',
     transform(code, id) {
-      if (id.endsWith('.styles.ts')) return { code: code.replace(/css\s*`([^`$]*)`/g, (_, body) => `css\`${minify(body)}\``), map: null };
-      if (!id.endsWith('.ts') || !/\bhtml\s*`/.test(code)) return null;
-      return { code: minifyHtmlTemplates(code, id), map: null };
+      if (!id.endsWith('.ts')) return null;
+      // `css` templates without interpolations, wherever they are; then the markup of `html` and `svg` templates.
+      const styled = code.replace(/\bcss\s*`([^`$]*)`/g, (_, body) => `css\`${minify(body)}\``);
+      return { code: /\b(html|svg)\s*`/.test(styled) ? minifyHtmlTemplates(styled, id) : styled, map: null };
     },
   };
 }
@@ -83,7 +84,7 @@ function minifyHtmlTemplates(code, fileName) {
   /** [start, end) of each literal part, in source order. */
   const parts = [];
   const visit = (node) => {
-    if (ts.isTaggedTemplateExpression(node) && ts.isIdentifier(node.tag) && node.tag.text === 'html') {
+    if (ts.isTaggedTemplateExpression(node) && ts.isIdentifier(node.tag) && (node.tag.text === 'html' || node.tag.text === 'svg')) {
       const template = node.template;
       if (ts.isNoSubstitutionTemplateLiteral(template)) parts.push([template.getStart(source) + 1, template.end - 1]);
       else {
