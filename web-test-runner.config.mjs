@@ -20,7 +20,11 @@ export default {
       // The copy buttons write to the real clipboard, and the tests read it back.
       async createPage({ config, context }) {
         await context.overridePermissions(`http://${config.hostname}:${config.port}`, ['clipboard-read', 'clipboard-sanitized-write']);
-        return context.newPage();
+        const page = await context.newPage();
+        // The clipboard and focus tests need the focused page: each test file's page comes to the front as it loads,
+        // whatever page an earlier file's simulated mouse and keys brought forward.
+        page.on('load', () => void page.bringToFront().catch(() => undefined));
+        return page;
       },
       launchOptions: {
         executablePath: findChrome(),
