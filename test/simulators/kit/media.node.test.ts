@@ -18,6 +18,7 @@ import { WebSocket } from 'ws';
 import { createKitMediaFactory, rewriteOfferCandidates } from '../../../demo/simulators/kit/media/index.js';
 import type { KitMediaFactoryOptions, KitMediaSessionHandle } from '../../../demo/simulators/kit/media/index.js';
 import { nvstAnswerProblems } from '../../../demo/simulators/kit/media/session.js';
+import { delay, waitFor, withTimeout } from '../../support/waiting.js';
 
 const STAGE_URI = 'omniverse://simulated/stage.usd';
 const ROUTE_IP = '127.0.0.1';
@@ -40,31 +41,6 @@ async function startSession(id: string, options: KitMediaFactoryOptions = {}): P
   });
   openSessions.add(media);
   return media;
-}
-
-/** Resolves when `condition` holds, polling; rejects after `timeoutMs` (never more than 10 s). */
-async function waitFor(what: string | (() => string), condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + Math.min(timeoutMs, 10_000);
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
-    await delay(20);
-  }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function withTimeout<T>(what: string, promise: Promise<T>, timeoutMs = 5000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Bytes from a hex listing such as `05 00 00 00`. */

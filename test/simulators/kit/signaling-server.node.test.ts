@@ -12,6 +12,11 @@ import { after, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
 import { KitSignalingServer, signInProblem } from '../../../demo/simulators/kit/media/signaling-server.js';
 import type { KitSignalingServerOptions, SignalingClient } from '../../../demo/simulators/kit/media/signaling-server.js';
+import { delay, waitFor as waitUntil, withTimeout as withDeadline } from '../../support/waiting.js';
+
+/** This file's waits are shorter than the default: its server answers on loopback within milliseconds. */
+const waitFor = (what: string, condition: () => boolean, timeoutMs = 3000) => waitUntil(what, condition, timeoutMs, 10);
+const withTimeout = <T>(what: string, promise: Promise<T>, timeoutMs = 3000) => withDeadline(what, promise, timeoutMs);
 
 const SESSION_ID = '6f1c2d3e-aaaa-bbbb-cccc-0123456789ab';
 const SERVER_ID = 123456789;
@@ -30,18 +35,6 @@ after(async () => {
   for (const ws of openSockets) ws.terminate();
   await Promise.all([...openServers].map((server) => server.close()));
 });
-
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await delay(10);
-  }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 interface Harness {
   server: KitSignalingServer;
@@ -186,18 +179,6 @@ function statsFrame(header: unknown, blocks = Buffer.from('BPRF\x01\x00\x00\x00\
 
 function peerMsg(frame: Frame | undefined): { from: number; to: number; msg: string } {
   return frame?.['peer_msg'] as { from: number; to: number; msg: string };
-}
-
-async function withTimeout<T>(what: string, promise: Promise<T>, timeoutMs = 3000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function rawText(data: WebSocket.RawData): string {
