@@ -31,6 +31,16 @@ export const styles = css`
     background: transparent;
   }
 
+  /* Classes, not a style attribute: a strict CSP (style-src without 'unsafe-inline') blocks inline styles. An unknown
+     fit has no rule, so the video keeps contain. */
+  video.fit-cover {
+    object-fit: cover;
+  }
+
+  video.fit-fill {
+    object-fit: fill;
+  }
+
   video[hidden] {
     display: none;
   }

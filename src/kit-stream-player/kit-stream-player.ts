@@ -362,7 +362,7 @@ export class KitStreamPlayer extends LiveElement {
           role=${interactive ? 'application' : 'presentation'}
           aria-label=${interactive ? 'Interactive app stream. Keyboard and pointer input go to the app; press Tab to leave.' : nothing}
         >
-          <video part="video" muted playsinline autoplay ?hidden=${this.slottedMedia} style=${`object-fit: ${this.fit}`}></video>
+          <video part="video" muted playsinline autoplay ?hidden=${this.slottedMedia} class=${`fit-${this.fit}`}></video>
           <slot name="media" @slotchange=${this.#onMediaSlotChange}></slot>
         </div>
         ${streaming ? this.#renderControls() : nothing}
@@ -613,9 +613,9 @@ export class KitStreamPlayer extends LiveElement {
     try {
       const connector =
         this.connector ?? new KitSignalingConnector({ signalingPath: this.signalingPath || undefined, secure: this.signalingSecure });
+      await this.updateComplete;
       const area = this.#videoArea;
       area.style.removeProperty('cursor');
-      await this.updateComplete;
       let connection: KitConnection;
       try {
         connection = await connector.connect({
