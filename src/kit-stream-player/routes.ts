@@ -52,7 +52,9 @@ function matches(route: KitRoute, description: string, protocol: string): boolea
     Number.isInteger(route.source_port) &&
     route.source_port > 0 &&
     route.source_port < 65536 &&
-    route.description?.toLowerCase() === description &&
-    (route.protocol === undefined || route.protocol.toUpperCase() === protocol)
+    // Outside JSON: a field may hold any value, so only strings get string methods called on them.
+    typeof route.description == 'string' &&
+    route.description.toLowerCase() === description &&
+    (route.protocol === undefined || (typeof route.protocol == 'string' && route.protocol.toUpperCase() === protocol))
   );
 }

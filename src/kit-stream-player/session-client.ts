@@ -203,7 +203,8 @@ function serverMessageOf(body: unknown): string | undefined {
   if (typeof detail === 'string' && detail.trim()) return detail;
   if (Array.isArray(detail)) {
     const parts = detail.filter(isRecord).map((item) => {
-      const loc = Array.isArray(item.loc) ? item.loc.map(String).join('.') : '';
+      // Objects are left out: `String` throws on one like `{"toString": null}`.
+      const loc = Array.isArray(item.loc) ? item.loc.filter((part) => typeof part != 'object').join('.') : '';
       const msg = typeof item.msg === 'string' ? item.msg : 'invalid';
       return loc ? `${loc}: ${msg}` : msg;
     });
