@@ -127,7 +127,8 @@ const routes: readonly ProxyRoute[] = [
     idNames: ['service account id'],
     methods: ['GET'],
     hasBody: false,
-    query: [{ name: 'status' }],
+    // Refused here rather than by the service, so nothing unchecked from the page is forwarded.
+    query: [{ name: 'status', refuse: (value) => (value === 'on' || value === 'off' ? undefined : 'status must be on or off') }],
     upstreamPath: ([accountId], serviceAccountId) =>
       accountId === 'me' || accountId === serviceAccountId
         ? `/service_account/${serviceAccountId}/streams`
@@ -182,7 +183,7 @@ class BodyRefusal extends Error {
  * Paths (after `basePath`): `POST /stream`, `GET|DELETE /stream/{id}`,
  * `GET /service_account/{id or "me"}/streams?status=on|off`, `GET /ingestor/filter?max_distance=N`,
  * `PUT /ingestor/{id}/select`, `PUT /ingestor/{id}/unselect`. Anything else is a 404. Only the query
- * parameters shown are forwarded (the others are dropped); a malformed `max_distance` is a 400.
+ * parameters shown are forwarded (the others are dropped); any other `status` or a malformed `max_distance` is a 400.
  *
  * The ingestor list comes back nearest first to whoever calls the service, which is this proxy: set
  * `clientAddress` so the streamer's address goes upstream as `X-Forwarded-For`.
