@@ -72,10 +72,11 @@ export async function requestJson(url: string, init: RequestInit, options: Reque
   }
 }
 
-function parseJson(text: string): unknown {
-  if (text.trim() === '') return undefined;
+/** A JSON string's value, `undefined` when the string is no JSON (blank included); anything else as it is. */
+export function parseJson(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
   try {
-    return JSON.parse(text);
+    return JSON.parse(value);
   } catch {
     return undefined;
   }

@@ -1,4 +1,4 @@
-import { isRecord } from '../internal/http.js';
+import { isRecord, parseJson } from '../internal/http.js';
 import type { KitAppMessage, KitConnectOptions, KitConnection, KitConnector, KitStreamStats } from './connector.js';
 import { KitStreamError } from './kit-error.js';
 
@@ -315,14 +315,7 @@ class AppStreamerConnection implements KitConnection {
   }
 
   private onCustomEvent(event: unknown): void {
-    let message: unknown = event;
-    if (typeof message === 'string') {
-      try {
-        message = JSON.parse(message);
-      } catch {
-        return;
-      }
-    }
+    const message = parseJson(event);
     if (!this.closed && isRecord(message) && typeof message.event_type === 'string') {
       this.options.onMessage({ eventType: message.event_type, payload: message.payload });
     }

@@ -1,4 +1,4 @@
-import { isRecord } from '../internal/http.js';
+import { isRecord, parseJson } from '../internal/http.js';
 import type {
   KitAppMessage,
   KitCloseReason,
@@ -430,15 +430,6 @@ class KitSignalingConnection implements KitConnection {
 
   #log(...parts: unknown[]): void {
     if (this.#options.debug) console.debug('[kit-stream-player]', ...parts.map((part) => (typeof part === 'string' ? redact(part) : part)));
-  }
-}
-
-function parseJson(value: unknown): unknown {
-  if (typeof value !== 'string') return value;
-  try {
-    return JSON.parse(value);
-  } catch {
-    return undefined;
   }
 }
 

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
-import { H264RtpPayload, RTCPeerConnection, RTCRtpCodecParameters } from 'werift';
+import { H264RtpPayload } from 'werift';
 import type { RTCDataChannel, RtpPacket } from 'werift';
 import {
   H264NalType,
@@ -25,6 +25,7 @@ import {
 import type { H264AccessUnit } from '../../../demo/simulators/kit/media/h264.js';
 import { KIT_CONTROL_CHANNEL_LABEL, KIT_VIDEO_STREAM_ID, KitMediaPeer } from '../../../demo/simulators/kit/media/media-peer.js';
 import { VideoLoop } from '../../../demo/simulators/kit/media/video-loop.js';
+import { loopbackH264Receiver } from '../../support/werift-receiver.js';
 
 const CLIP_PATH = fileURLToPath(new URL('../../../demo/simulators/kit/media/test-pattern.h264', import.meta.url));
 const START_CODE = Buffer.from([0, 0, 0, 1]);
@@ -355,23 +356,7 @@ describe('Kit media peer with a werift receiver', () => {
     assert.deepEqual(peer.channelStates(), { [KIT_CONTROL_CHANNEL_LABEL]: 'connecting' });
     assert.equal(peer.sendOnChannel(KIT_CONTROL_CHANNEL_LABEL, 'too early'), false);
 
-    const receiver = new RTCPeerConnection({
-      iceServers: [],
-      bundlePolicy: 'max-bundle',
-      iceUseIpv4: false,
-      iceUseIpv6: false,
-      iceAdditionalHostAddresses: ['127.0.0.1'],
-      iceInterfaceAddresses: { udp4: '127.0.0.1' },
-      codecs: {
-        video: [
-          new RTCRtpCodecParameters({
-            mimeType: 'video/H264',
-            clockRate: 90_000,
-            parameters: 'profile-level-id=42e01f;packetization-mode=1',
-          }),
-        ],
-      },
-    });
+    const receiver = loopbackH264Receiver();
     cleanups.push(() => receiver.close());
     const received: RtpPacket[] = [];
     const streamIds: string[] = [];

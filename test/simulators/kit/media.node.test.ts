@@ -12,13 +12,14 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { RTCPeerConnection, RTCRtpCodecParameters } from 'werift';
+import type { RTCPeerConnection } from 'werift';
 import type { RTCDataChannel } from 'werift';
 import { WebSocket } from 'ws';
 import { createKitMediaFactory, rewriteOfferCandidates } from '../../../demo/simulators/kit/media/index.js';
 import type { KitMediaFactoryOptions, KitMediaSessionHandle } from '../../../demo/simulators/kit/media/index.js';
 import { nvstAnswerProblems } from '../../../demo/simulators/kit/media/session.js';
 import { delay, waitFor, withTimeout } from '../../support/waiting.js';
+import { loopbackH264Receiver } from '../../support/werift-receiver.js';
 
 const STAGE_URI = 'omniverse://simulated/stage.usd';
 const ROUTE_IP = '127.0.0.1';
@@ -183,23 +184,7 @@ class KitTestClient {
   async prepareAnswer(route: MediaRoute | undefined): Promise<Frame> {
     await waitFor('the offer', () => this.offers.length > 0);
     const offer = this.offers.at(-1)!;
-    const pc = new RTCPeerConnection({
-      iceServers: [],
-      bundlePolicy: 'max-bundle',
-      iceUseIpv4: false,
-      iceUseIpv6: false,
-      iceAdditionalHostAddresses: ['127.0.0.1'],
-      iceInterfaceAddresses: { udp4: '127.0.0.1' },
-      codecs: {
-        video: [
-          new RTCRtpCodecParameters({
-            mimeType: 'video/H264',
-            clockRate: 90_000,
-            parameters: 'profile-level-id=42e01f;packetization-mode=1',
-          }),
-        ],
-      },
-    });
+    const pc = loopbackH264Receiver();
     this.pc = pc;
     pc.ontrack = (event) => {
       this.streamIds.push(...event.streams.map((stream) => stream.id));
