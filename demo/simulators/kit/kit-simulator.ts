@@ -7,9 +7,21 @@
  * `/_control/...` on the same origin.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
-import { FaultBook, FaultValidationError, faultAnswers, type FaultLimits, type SimulatorFault } from '../shared/faults.js';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { FaultBook, FaultValidationError, playFault, type FaultLimits, type SimulatorFault } from '../shared/faults.js';
+import {
+  corsHeaders,
+  decodeSegment,
+  parseBodyText,
+  preflightHeaders,
+  readBody,
+  reasonPhrase,
+  Reply,
+  SimulatorHttpServer,
+  splitTarget,
+  type CorsPolicy,
+  type ParsedBody,
+} from '../shared/http.js';
 import {
   defaultKitCatalogue,
   describeApp,
@@ -19,23 +31,8 @@ import {
   parseCatalogue,
   type KitAppCatalogue,
 } from './catalogue.js';
-import {
-  canAnswer,
-  corsHeaders,
-  decodeSegment,
-  guessContentType,
-  mergeHeaders,
-  parseBodyText,
-  preflightHeaders,
-  readBody,
-  reasonPhrase,
-  sendJson,
-  sendRaw,
-  splitTarget,
-  type ValidationIssue,
-} from './http-support.js';
 import { reservedPortsMedia } from './reserved-ports-media.js';
-import { checkPage, checkStreamRequest, paginate, type StreamRequest } from './validation.js';
+import { checkPage, checkStreamRequest, paginate, type StreamRequest, type ValidationIssue } from './validation.js';
 
 export type { KitApp, KitAppCatalogue, KitAppProfile, KitAppVersion } from './catalogue.js';
 export { defaultKitCatalogue } from './catalogue.js';
@@ -192,6 +189,8 @@ const readyStatus = { condition: 'ready', message: 'Session is active', status: 
 const internalErrorDetail = 'An unexpected error occurred. Please try again later.';
 /** Delays reach past the player's default five-minute session timeout, so that timeout can be tested too. */
 const kitFaultLimits: FaultLimits = { maxDelayMs: 10 * 60 * 1000, allowHeaders: true };
+/** Browser clients send credentials to gateways in front of Kit, and read `Retry-After` from pending answers. */
+const kitCors: CorsPolicy = { methods: ['GET', 'POST', 'DELETE', 'OPTIONS'], exposedHeaders: ['Retry-After'], credentials: true };
 
 export async function startKitSimulator(options: KitSimulatorOptions = {}): Promise<KitSimulator> {
   const simulator = new KitSimulatorServer(applyOptions(initialOptions(), options, false));
@@ -326,18 +325,8 @@ function isValidPort(value: unknown): boolean {
   return Number.isInteger(value) && (value as number) > 0 && (value as number) <= 65535;
 }
 
-/** Headers every answer to one request carries: CORS, plus any a matching fault adds. */
-class Answer {
-  constructor(
-    private readonly response: ServerResponse,
-    private readonly baseHeaders: OutgoingHttpHeaders,
-    private readonly overrideHeaders: OutgoingHttpHeaders = {},
-  ) {}
-
-  json(status: number, value: unknown, headers: OutgoingHttpHeaders = {}): void {
-    sendJson(this.response, status, value, mergeHeaders(this.baseHeaders, headers, this.overrideHeaders));
-  }
-
+/** An answer in FastAPI's shapes: `{"detail": "..."}` errors and 422 validation issues. */
+class KitReply extends Reply {
   detail(status: number, detail: string, headers: OutgoingHttpHeaders = {}): void {
     this.json(status, { detail }, headers);
   }
@@ -347,7 +336,7 @@ class Answer {
   }
 
   empty(status: number): void {
-    sendRaw(this.response, status, undefined, mergeHeaders(this.baseHeaders, this.overrideHeaders));
+    this.send(status, undefined);
   }
 
   methodNotAllowed(allowed: string[]): void {
@@ -357,45 +346,22 @@ class Answer {
 
 class KitSimulatorServer implements KitSimulator {
   private options: EffectiveOptions;
-  private readonly server: Server;
-  private readonly sockets = new Set<Socket>();
+  private readonly http = new SimulatorHttpServer((request, response) => this.onRequest(request, response));
   private readonly sessionRecords = new Map<string, SessionRecord>();
   private readonly requestLog: RequestLogEntry[] = [];
   private readonly faultBook = new FaultBook(kitFaultLimits);
   private readonly readyTimers = new Set<NodeJS.Timeout>();
-  private readonly sleepers = new Set<{ timer: NodeJS.Timeout; wake: (completed: boolean) => void }>();
   private readonly mediaStarts = new Set<Promise<void>>();
   private listeningPort = 0;
-  private closed = false;
   private closing: Promise<void> | undefined;
 
   constructor(options: EffectiveOptions) {
     this.options = options;
-    this.server = createServer((request, response) => this.onRequest(request, response));
-    this.server.on('connection', (socket: Socket) => {
-      this.sockets.add(socket);
-      socket.once('close', () => this.sockets.delete(socket));
-    });
-    this.server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
-      if (error.code === 'ECONNRESET' || !socket.writable) {
-        socket.destroy();
-        return;
-      }
-      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-    });
   }
 
-  listen(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const onError = (error: Error): void => reject(error);
-      this.server.once('error', onError);
-      this.server.listen(this.options.port, this.options.host, () => {
-        this.server.off('error', onError);
-        this.listeningPort = (this.server.address() as AddressInfo).port;
-        this.server.on('error', (error) => this.log(`server error: ${error.message}`));
-        resolve();
-      });
-    });
+  async listen(): Promise<void> {
+    const address = await this.http.listen(this.options.port, this.options.host, (error) => this.log(`server error: ${error.message}`));
+    this.listeningPort = address.port;
   }
 
   get port(): number {
@@ -449,17 +415,15 @@ class KitSimulatorServer implements KitSimulator {
     return this.closing;
   }
 
+  /** True once close() started: delayed answers and media starts then give up. */
+  private get closed(): boolean {
+    return this.http.closing.aborted;
+  }
+
   private async shutdown(): Promise<void> {
-    this.closed = true;
+    const serverClosed = this.http.close();
     for (const timer of this.readyTimers) clearTimeout(timer);
     this.readyTimers.clear();
-    for (const sleeper of this.sleepers) {
-      clearTimeout(sleeper.timer);
-      sleeper.wake(false);
-    }
-    this.sleepers.clear();
-    const serverClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const socket of this.sockets) socket.destroy();
     await serverClosed;
     // A media start still running closes its media itself once it sees the simulator closed.
     await Promise.allSettled([...this.mediaStarts]);
@@ -476,51 +440,39 @@ class KitSimulatorServer implements KitSimulator {
     }
   }
 
-  /** Waits, unless the simulator closes first; resolves false when it did. */
-  private sleep(ms: number): Promise<boolean> {
-    if (this.closed) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const sleeper = {
-        timer: setTimeout(() => {
-          this.sleepers.delete(sleeper);
-          resolve(true);
-        }, ms),
-        wake: resolve,
-      };
-      this.sleepers.add(sleeper);
-    });
-  }
-
   private onRequest(request: IncomingMessage, response: ServerResponse): void {
     const started = Date.now();
     response.once('close', () => {
       const outcome = response.writableFinished ? String(response.statusCode) : 'closed without an answer';
       this.log(`${request.method} ${request.url} ${outcome} ${Date.now() - started}ms`);
     });
-    request.on('error', () => {});
-    this.handle(request, response).catch((error: unknown) => {
+    const reply = new KitReply(request, response, {
+      headers: corsHeaders(request, kitCors),
+      closing: this.http.closing,
+      maxStallMs: kitFaultLimits.maxDelayMs,
+    });
+    this.handle(request, reply).catch((error: unknown) => {
       this.log(`error handling ${request.method} ${request.url}: ${errorMessage(error)}`);
-      if (canAnswer(response)) sendJson(response, 500, { detail: internalErrorDetail }, corsHeaders(request));
+      if (reply.open) reply.detail(500, internalErrorDetail);
       else response.destroy();
     });
   }
 
-  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  private async handle(request: IncomingMessage, reply: KitReply): Promise<void> {
     const method = (request.method ?? 'GET').toUpperCase();
-    const cors = corsHeaders(request);
     const target = splitTarget(request.url ?? '/');
     if (!target) {
       request.resume();
-      sendJson(response, 400, { detail: 'Malformed request target' }, mergeHeaders(cors, { Connection: 'close' }));
+      reply.detail(400, 'Malformed request target', { Connection: 'close' });
       return;
     }
     if (method === 'OPTIONS') {
       request.resume();
-      sendRaw(response, 204, undefined, preflightHeaders(request));
+      reply.send(204, undefined, preflightHeaders(request, kitCors));
       return;
     }
     if (target.path === '/_control' || target.path.startsWith('/_control/')) {
-      await this.handleControl(method, target.path, request, new Answer(response, cors));
+      await this.handleControl(method, target.path, request, reply);
       return;
     }
 
@@ -538,45 +490,26 @@ class KitSimulatorServer implements KitSimulator {
     const read = await readBody(request, maxApiBodyBytes);
     if (read.kind === 'aborted') return;
     if (read.kind === 'too-large') {
-      new Answer(response, mergeHeaders(cors, { Connection: 'close' })).detail(
-        413,
-        `Request body too large: the limit is ${maxApiBodyBytes} bytes.`,
-      );
+      reply.detail(413, `Request body too large: the limit is ${maxApiBodyBytes} bytes.`, { Connection: 'close' });
       return;
     }
     const body = parseBodyText(read.text);
     entry.body = body.value;
 
-    let overrideHeaders: OutgoingHttpHeaders = {};
     const fault = this.faultBook.take(method, entry.path);
     if (fault) {
       this.log(`fault for ${method} ${entry.path}: ${JSON.stringify(fault)}`);
-      if (fault.delayMs !== undefined && fault.delayMs > 0 && !(await this.sleep(fault.delayMs))) return;
-      if (response.destroyed) return;
-      if (fault.drop) {
-        request.socket.destroy();
-        return;
-      }
-      if (faultAnswers(fault)) {
-        this.sendFault(fault, response, cors);
-        return;
-      }
-      overrideHeaders = fault.headers ?? {};
+      const defaultBody = (status: number): string => JSON.stringify({ detail: reasonPhrase(status) });
+      if (await playFault(fault, reply, { closing: this.http.closing, defaultBody })) return;
+      // A client that gave up during the delay never reached the API.
+      if (reply.response.destroyed) return;
     }
 
-    const answer = new Answer(response, cors, overrideHeaders);
     if (apiPath === undefined) {
-      answer.detail(404, 'Not Found');
+      reply.detail(404, 'Not Found');
       return;
     }
-    await this.route(method, apiPath, target.query, body, answer);
-  }
-
-  private sendFault(fault: KitFault, response: ServerResponse, cors: OutgoingHttpHeaders): void {
-    const status = fault.status ?? 500;
-    const body = fault.body ?? JSON.stringify({ detail: reasonPhrase(status) });
-    const contentType = fault.contentType ?? (fault.body === undefined ? 'application/json' : guessContentType(fault.body));
-    sendRaw(response, status, body, mergeHeaders(cors, { 'Content-Type': contentType }, fault.headers ?? {}));
+    await this.route(method, apiPath, target.query, body, reply);
   }
 
   /** The path after the prefix, or undefined when the request is outside it. */
@@ -587,13 +520,7 @@ class KitSimulatorServer implements KitSimulator {
     return path.startsWith(`${prefix}/`) ? path.slice(prefix.length) : undefined;
   }
 
-  private async route(
-    method: string,
-    path: string,
-    query: Record<string, string>,
-    body: { value: unknown; json: boolean },
-    answer: Answer,
-  ): Promise<void> {
+  private async route(method: string, path: string, query: Record<string, string>, body: ParsedBody, answer: KitReply): Promise<void> {
     const segments = path.split('/').slice(1).map(decodeSegment);
     if (segments.length === 0 || segments.some((segment) => segment === undefined || segment === '')) {
       answer.detail(404, 'Not Found');
@@ -628,7 +555,7 @@ class KitSimulatorServer implements KitSimulator {
     answer.detail(404, 'Not Found');
   }
 
-  private listSessions(query: Record<string, string>, answer: Answer): void {
+  private listSessions(query: Record<string, string>, answer: KitReply): void {
     const page = checkPage(query);
     if (!page.ok) return answer.invalid(page.issues);
     const items = [...this.sessionRecords.values()].map((record) => ({
@@ -639,7 +566,7 @@ class KitSimulatorServer implements KitSimulator {
     answer.json(200, paginate(items, page.page));
   }
 
-  private async createSession(body: { value: unknown; json: boolean }, answer: Answer): Promise<void> {
+  private async createSession(body: ParsedBody, answer: KitReply): Promise<void> {
     const check = checkStreamRequest(body, this.options.apps);
     if (!check.ok) return answer.invalid(check.issues);
     const { sessionLimit, readyAfterMs } = this.options;
@@ -677,7 +604,7 @@ class KitSimulatorServer implements KitSimulator {
     answer.detail(404, 'Session not found: it was terminated while starting.');
   }
 
-  private reportSession(id: string, answer: Answer): void {
+  private reportSession(id: string, answer: KitReply): void {
     const record = this.sessionRecords.get(id);
     if (!record) return answer.detail(404, `Session not found: no active session has id '${id}'.`);
     if (record.state === 'ready') return answer.json(200, { id: record.id, routes: this.routesOf(record), status: readyStatus });
@@ -690,14 +617,14 @@ class KitSimulatorServer implements KitSimulator {
     answer.json(202, { id: record.id, status: pendingStatus }, this.retryAfterHeaders());
   }
 
-  private async terminateById(id: string, answer: Answer): Promise<void> {
+  private async terminateById(id: string, answer: KitReply): Promise<void> {
     const record = this.sessionRecords.get(id);
     if (!record) return answer.detail(404, `Session not found: no active session has id '${id}'.`);
     await this.terminate(record);
     answer.json(200, { id, message: 'Session terminated' });
   }
 
-  private async terminateByBody(body: { value: unknown; json: boolean }, answer: Answer): Promise<void> {
+  private async terminateByBody(body: ParsedBody, answer: KitReply): Promise<void> {
     const fields =
       body.json && typeof body.value === 'object' && body.value !== null && !Array.isArray(body.value)
         ? (body.value as Record<string, unknown>)
@@ -712,7 +639,7 @@ class KitSimulatorServer implements KitSimulator {
     await this.terminateById(id, answer);
   }
 
-  private answerCatalogue(parts: string[], query: Record<string, string>, answer: Answer): void {
+  private answerCatalogue(parts: string[], query: Record<string, string>, answer: KitReply): void {
     const page = checkPage(query);
     if (!page.ok) return answer.invalid(page.issues);
     const { apps } = this.options;
@@ -826,7 +753,7 @@ class KitSimulatorServer implements KitSimulator {
     }
   }
 
-  private async handleControl(method: string, path: string, request: IncomingMessage, answer: Answer): Promise<void> {
+  private async handleControl(method: string, path: string, request: IncomingMessage, answer: KitReply): Promise<void> {
     const read = await readBody(request, maxControlBodyBytes);
     if (read.kind === 'aborted') return;
     if (read.kind === 'too-large') return answer.detail(413, `Control request body too large: the limit is ${maxControlBodyBytes} bytes.`);
@@ -893,13 +820,7 @@ class KitSimulatorServer implements KitSimulator {
     answer.detail(404, 'Not Found');
   }
 
-  private async handleSessionControl(
-    method: string,
-    id: string,
-    action: string,
-    body: { value: unknown; json: boolean },
-    answer: Answer,
-  ): Promise<void> {
+  private async handleSessionControl(method: string, id: string, action: string, body: ParsedBody, answer: KitReply): Promise<void> {
     const inspection = !['fault', 'messages', 'connections'].includes(action);
     const allowedMethod = inspection ? 'GET' : action === 'fault' ? 'POST' : 'GET';
     if (method !== allowedMethod) return answer.methodNotAllowed([allowedMethod]);

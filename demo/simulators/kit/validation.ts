@@ -1,5 +1,12 @@
+import type { ParsedBody } from '../shared/http.js';
 import { findApp, findProfile, findVersion, type KitAppCatalogue } from './catalogue.js';
-import type { ValidationIssue } from './http-support.js';
+
+/** FastAPI's shape for one validation problem inside a 422 answer's `detail` array. */
+export interface ValidationIssue {
+  loc: string[];
+  msg: string;
+  type: string;
+}
 
 /** A `POST /stream` request that passed validation, with its version resolved against the catalogue. */
 export interface StreamRequest {
@@ -18,7 +25,7 @@ export type StreamRequestCheck = { ok: true; request: StreamRequest } | { ok: fa
  * field problem at once), then the catalogue (application, then version, then profile),
  * with messages that name what is available.
  */
-export function checkStreamRequest(body: { value: unknown; json: boolean }, catalogue: KitAppCatalogue): StreamRequestCheck {
+export function checkStreamRequest(body: ParsedBody, catalogue: KitAppCatalogue): StreamRequestCheck {
   if (!body.json && body.value !== null) {
     return {
       ok: false,

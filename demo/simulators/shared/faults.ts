@@ -1,12 +1,14 @@
 import { validateHeaderName, validateHeaderValue } from 'node:http';
+import { delay, guessContentType, type Reply } from './http.js';
 
 /**
  * A scripted misbehaviour for a simulator's API requests, so clients can be tested against the
- * failures real gateways produce: error statuses, HTML error pages, broken JSON, slow answers
- * and connections that close without an answer.
+ * failures real gateways and networks produce: error statuses, HTML error pages, broken JSON,
+ * slow answers, connections that close without an answer, and answers that stop half way.
  *
  * A fault that sets `status`, `body` or `drop` answers in place of the API. A fault that sets
- * only `delayMs` and/or `headers` lets the API answer, late and/or with the extra headers.
+ * only `delayMs`, `headers` and/or `truncate` lets the API answer, late, with the extra headers
+ * and/or cut short.
  */
 export interface SimulatorFault {
   /** HTTP method to match, any case; any method when omitted. Preflight OPTIONS requests are never faulted. */
@@ -27,6 +29,26 @@ export interface SimulatorFault {
   delayMs?: number;
   /** Destroy the connection without any answer. */
   drop?: boolean;
+  /** Send the status, the headers and only the first bytes of the body; see {@link FaultTruncation}. Not with `drop`. */
+  truncate?: FaultTruncation;
+}
+
+/**
+ * An answer that stops part way through its body. The status and headers go out with the
+ * Content-Length of the whole body, then the first `afterBytes` bytes of it (all but the last
+ * byte when the body is shorter), then:
+ * - `stall`: nothing more. The connection stays open until the client closes it, the simulator
+ *   closes, or the simulator's longest fault delay passes, whichever comes first.
+ * - `reset`: the connection is reset (TCP RST) 50 ms later, as when a gateway or the network fails
+ *   mid-body; the pause lets the client read the first bytes before the reset reaches it.
+ *
+ * It cuts the fault's own `body`, or the default error body for a fault with only a `status`,
+ * or else the API's answer. An answer without a body (204) is sent whole.
+ */
+export interface FaultTruncation {
+  /** Bytes of the body sent before the cut; with a fault `body`, fewer than that body has. */
+  afterBytes: number;
+  then: 'stall' | 'reset';
 }
 
 /** What one simulator lets its faults do. */
@@ -75,7 +97,7 @@ export class FaultBook {
 
   /** The faults still armed, with how many requests each will still affect. */
   list(): Array<SimulatorFault & { remaining: number }> {
-    return this.armed.map(({ fault, remaining }) => ({ ...fault, remaining }));
+    return this.armed.map(({ fault, remaining }) => ({ ...structuredClone(fault), remaining }));
   }
 
   /** Finds the first fault matching this request and counts the request against it. */
@@ -94,11 +116,38 @@ export class FaultBook {
 }
 
 /** True when the fault produces the answer itself instead of letting the API answer. */
-export function faultAnswers(fault: SimulatorFault): boolean {
+function faultAnswers(fault: SimulatorFault): boolean {
   return fault.drop === true || fault.status !== undefined || fault.body !== undefined;
 }
 
-const allFaultFields = ['method', 'path', 'times', 'status', 'body', 'contentType', 'headers', 'delayMs', 'drop'] as const;
+export interface FaultPlayOptions {
+  /** Aborts when the simulator closes: a delayed fault then ends without an answer. */
+  closing: AbortSignal;
+  /** The body of a fault that sets a status but no body, in the simulator's own error shape. */
+  defaultBody: (status: number) => string;
+}
+
+/**
+ * Plays a fault on the request `reply` answers. Resolves true when the fault dealt with the
+ * request (it answered or dropped it, or the simulator closed during its delay); false when
+ * the API should answer, through `reply`, which then carries the fault's headers and truncation.
+ */
+export async function playFault(fault: SimulatorFault, reply: Reply, options: FaultPlayOptions): Promise<boolean> {
+  if (fault.delayMs !== undefined && fault.delayMs > 0 && !(await delay(fault.delayMs, options.closing))) return true;
+  if (fault.drop === true) {
+    reply.drop();
+    return true;
+  }
+  reply.alter(fault);
+  if (!faultAnswers(fault)) return false;
+  const status = fault.status ?? 500;
+  const body = fault.body ?? options.defaultBody(status);
+  const contentType = fault.contentType ?? (fault.body === undefined ? 'application/json' : guessContentType(fault.body));
+  reply.send(status, body, { 'Content-Type': contentType });
+  return true;
+}
+
+const allFaultFields = ['method', 'path', 'times', 'status', 'body', 'contentType', 'headers', 'delayMs', 'drop', 'truncate'] as const;
 
 function parseFaults(input: unknown, limits: FaultLimits): SimulatorFault[] {
   const knownFields = new Set<string>(allFaultFields.filter((field) => field !== 'headers' || limits.allowHeaders));
@@ -176,7 +225,32 @@ function parseFault(input: unknown, where: string, knownFields: ReadonlySet<stri
     if (typeof raw.drop !== 'boolean') throw new FaultValidationError(`${where}.drop must be true or false`);
     fault.drop = raw.drop;
   }
+  if (raw.truncate !== undefined) fault.truncate = parseTruncation(raw.truncate, `${where}.truncate`, fault);
   return fault;
+}
+
+function parseTruncation(input: unknown, where: string, fault: SimulatorFault): FaultTruncation {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new FaultValidationError(`${where} must be an object like {"afterBytes": 10, "then": "stall"}`);
+  }
+  const raw = input as Record<string, unknown>;
+  for (const key of Object.keys(raw)) {
+    if (key !== 'afterBytes' && key !== 'then')
+      throw new FaultValidationError(`${where}.${key} is not a truncate field (known: afterBytes, then)`);
+  }
+  const { afterBytes, then } = raw;
+  if (typeof afterBytes !== 'number' || !Number.isSafeInteger(afterBytes) || afterBytes < 0) {
+    throw new FaultValidationError(`${where}.afterBytes must be a whole number of bytes, 0 or more`);
+  }
+  if (then !== 'stall' && then !== 'reset') throw new FaultValidationError(`${where}.then must be 'stall' or 'reset'`);
+  if (fault.drop === true) throw new FaultValidationError(`${where} cannot be combined with drop, which sends no answer to cut`);
+  if (fault.body !== undefined) {
+    const bodyBytes = Buffer.byteLength(fault.body);
+    if (afterBytes >= bodyBytes) {
+      throw new FaultValidationError(`${where}.afterBytes must be less than the body's ${bodyBytes} bytes, or the answer would be whole`);
+    }
+  }
+  return { afterBytes, then };
 }
 
 /** Refuses what Node would refuse when sending the answer, so a bad fault fails when armed rather than when it fires. */

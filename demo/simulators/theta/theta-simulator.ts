@@ -9,10 +9,19 @@
  * `playback_uri`), a player page (`/player/{id}`) and, under `/_control/`, endpoints tests use
  * to inject faults, read the request log, change settings and force a stream's status.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { FaultBook, FaultValidationError, faultAnswers, type FaultLimits, type SimulatorFault } from '../shared/faults.js';
+import { FaultBook, FaultValidationError, playFault, type FaultLimits, type SimulatorFault } from '../shared/faults.js';
+import {
+  corsHeaders,
+  decodeSegment,
+  parseBodyText,
+  preflightHeaders,
+  readBody,
+  Reply,
+  SimulatorHttpServer,
+  type CorsPolicy,
+} from '../shared/http.js';
 import { HlsOutputs, hlsPlaylistName } from './hls-output.js';
 import { acquireRtmpIngest, type RtmpIngestLease, type RtmpPublish } from './rtmp-ingest.js';
 import {
@@ -127,8 +136,12 @@ export const defaultStreamLimit = 3;
 
 const maxRequestBodyBytes = 64 * 1024;
 const maxLoggedRequests = 1000;
-const corsAllowedHeaders = 'Content-Type, Accept, x-tva-sa-id, x-tva-sa-secret';
-const corsAllowedMethods = 'GET, POST, PUT, DELETE, OPTIONS';
+/** Pages may call the public API directly, with the headers it documents and without cookies. */
+const thetaCors: CorsPolicy = {
+  methods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
+  allowedHeaders: ['Content-Type', 'Accept', 'x-tva-sa-id', 'x-tva-sa-secret'],
+  credentials: false,
+};
 /**
  * Delays reach well past the client's default 15 s timeout, and past the minute a slow unselect may take
  * (`{"path": "/unselect$", "delayMs": 60000}`: the unselect happens, and is answered, after the delay),
@@ -160,192 +173,279 @@ interface ApiRoute {
   methods: Record<string, ApiHandler>;
 }
 
+/** An answer in the Theta API's envelope: `{"status": "error", "message": "..."}` for failures. */
+class ThetaReply extends Reply {
+  error(status: number, message: string, headers: OutgoingHttpHeaders = {}): void {
+    this.json(status, { status: 'error', message }, headers);
+  }
+}
+
 export async function startThetaSimulator(options: ThetaSimulatorOptions = {}): Promise<ThetaSimulator> {
-  const host = options.host ?? '127.0.0.1';
-  const serviceAccounts = (options.serviceAccounts ?? [{ id: 'srvacc_demo', secret: randomBytes(16).toString('hex') }]).map((account) => ({
-    ...account,
-  }));
   const lease: RtmpIngestLease | null = options.rtmp === false ? null : await acquireRtmpIngest();
-  const hls = new HlsOutputs({ ffmpegPath: options.ffmpegPath, root: options.hlsRoot, retentionMs: options.hlsRetentionMs });
-  let baseUrl = '';
-  const service = new ThetaService(
-    {
-      serviceAccounts,
-      ingestors: (options.ingestors ?? defaultIngestors).map((ingestor) => ({ ...ingestor, geo: [...ingestor.geo] })),
-      location: options.location ?? defaultLocation,
-      callerLocations: { ...(options.callerLocations ?? defaultCallerLocations) },
-      selectionTtlMs: options.selectionTtlMs ?? defaultSelectionTtlMs,
-      streamLimit: options.streamLimit ?? defaultStreamLimit,
-    },
-    {
-      // Without RTMP the answer keeps the real service's shape but points nowhere reachable.
-      streamServerFor: (ingestor) => lease?.publishUrl ?? `rtmp://${ingestor.ip}:1935/live`,
-      keyIssued: (streamKey) =>
-        lease?.route(streamKey, {
-          onPublishStart: (publish: RtmpPublish) => service.startPublish(publish),
-          onPublishEnd: (publish: RtmpPublish) => service.endPublish(publish),
-        }),
-      keyRevoked: (streamKey) => lease?.unroute(streamKey),
-      startPlayback: (_streamId, publish) => {
-        // The packager plays the publish back from the ingest, on the key it was published with.
-        const token = publish && lease ? hls.startFromRtmp(`${lease.publishUrl}/${publish.streamKey}`) : hls.startPlaceholder();
-        return { uri: `${baseUrl}/hls/${token}/${hlsPlaylistName}`, end: () => hls.end(token) };
-      },
-      playerUriFor: (streamId) => `${baseUrl}/player/${streamId}`,
-    },
-  );
-  const faults = new FaultBook(thetaFaultLimits);
-  const requests: ThetaRequestLogEntry[] = [];
-  const closing = new AbortController();
+  const simulator = new ThetaSimulatorServer(options, lease);
+  try {
+    await simulator.listen(options.port ?? 0, options.host ?? '127.0.0.1');
+  } catch (error) {
+    await simulator.close();
+    throw error;
+  }
+  return simulator;
+}
 
-  const routes: ApiRoute[] = [
-    {
-      pattern: /^\/stream$/,
-      methods: {
-        POST: ({ credentials, body }) => service.createStream(service.requireAccount(credentials), body),
+class ThetaSimulatorServer implements ThetaSimulator {
+  readonly serviceAccounts: ThetaServiceAccount[];
+  readonly service: ThetaService;
+  readonly faults = new FaultBook(thetaFaultLimits);
+  private readonly http = new SimulatorHttpServer((request, response) => void this.handle(request, response));
+  private readonly hls: HlsOutputs;
+  private readonly requests: ThetaRequestLogEntry[] = [];
+  private readonly routes: ApiRoute[];
+  private baseUrl = '';
+  private closed: Promise<void> | undefined;
+
+  constructor(
+    options: ThetaSimulatorOptions,
+    private readonly lease: RtmpIngestLease | null,
+  ) {
+    this.serviceAccounts = (options.serviceAccounts ?? [{ id: 'srvacc_demo', secret: randomBytes(16).toString('hex') }]).map((account) => ({
+      ...account,
+    }));
+    this.hls = new HlsOutputs({ ffmpegPath: options.ffmpegPath, root: options.hlsRoot, retentionMs: options.hlsRetentionMs });
+    this.service = new ThetaService(
+      {
+        serviceAccounts: this.serviceAccounts,
+        ingestors: (options.ingestors ?? defaultIngestors).map((ingestor) => ({ ...ingestor, geo: [...ingestor.geo] })),
+        location: options.location ?? defaultLocation,
+        callerLocations: { ...(options.callerLocations ?? defaultCallerLocations) },
+        selectionTtlMs: options.selectionTtlMs ?? defaultSelectionTtlMs,
+        streamLimit: options.streamLimit ?? defaultStreamLimit,
       },
-    },
-    {
-      pattern: /^\/stream\/([^/]+)$/,
-      methods: {
-        GET: ({ params, credentials }) => service.getStream(params[0], service.identify(credentials)),
-        DELETE: ({ params, credentials }) => {
-          service.deleteStream(params[0], service.requireAccount(credentials));
-          return {};
+      {
+        // Without RTMP the answer keeps the real service's shape but points nowhere reachable.
+        streamServerFor: (ingestor) => lease?.publishUrl ?? `rtmp://${ingestor.ip}:1935/live`,
+        keyIssued: (streamKey) =>
+          lease?.route(streamKey, {
+            onPublishStart: (publish: RtmpPublish) => this.service.startPublish(publish),
+            onPublishEnd: (publish: RtmpPublish) => this.service.endPublish(publish),
+          }),
+        keyRevoked: (streamKey) => lease?.unroute(streamKey),
+        startPlayback: (_streamId, publish) => {
+          // The packager plays the publish back from the ingest, on the key it was published with.
+          const token = publish && lease ? this.hls.startFromRtmp(`${lease.publishUrl}/${publish.streamKey}`) : this.hls.startPlaceholder();
+          return { uri: `${this.baseUrl}/hls/${token}/${hlsPlaylistName}`, end: () => this.hls.end(token) };
+        },
+        playerUriFor: (streamId) => `${this.baseUrl}/player/${streamId}`,
+      },
+    );
+    this.routes = this.apiRoutes();
+  }
+
+  get url(): string {
+    return this.baseUrl;
+  }
+
+  get rtmpUrl(): string | null {
+    return this.lease?.publishUrl ?? null;
+  }
+
+  async listen(port: number, host: string): Promise<void> {
+    const address = await this.http.listen(port, host);
+    this.baseUrl = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  }
+
+  requestLog(): ThetaRequestLogEntry[] {
+    return this.requests.map((entry) => ({ ...entry, headerNames: [...entry.headerNames] }));
+  }
+
+  hlsDirectories(): string[] {
+    return this.hls.directories();
+  }
+
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      const serverClosed = this.http.close();
+      this.service.close();
+      await serverClosed;
+      await this.hls.close();
+      await this.lease?.release();
+    })();
+    return this.closed;
+  }
+
+  private apiRoutes(): ApiRoute[] {
+    const { service } = this;
+    return [
+      {
+        pattern: /^\/stream$/,
+        methods: {
+          POST: ({ credentials, body }) => service.createStream(service.requireAccount(credentials), body),
         },
       },
-    },
-    {
-      pattern: /^\/service_account\/([^/]+)\/streams$/,
-      methods: {
-        GET: ({ params, credentials, query }) => service.listStreams(params[0], service.requireAccount(credentials), query.get('status')),
-      },
-    },
-    {
-      pattern: /^\/ingestor\/filter$/,
-      methods: {
-        GET: ({ credentials, query, request }) => {
-          service.requireAccount(credentials);
-          const forwardedFor = request.headers['x-forwarded-for'];
-          return service.listIngestors({
-            forwardedFor: Array.isArray(forwardedFor) ? forwardedFor[0] : forwardedFor,
-            remoteAddress: request.socket.remoteAddress,
-            maxDistance: query.get('max_distance'),
-          });
+      {
+        pattern: /^\/stream\/([^/]+)$/,
+        methods: {
+          GET: ({ params, credentials }) => service.getStream(params[0], service.identify(credentials)),
+          DELETE: ({ params, credentials }) => {
+            service.deleteStream(params[0], service.requireAccount(credentials));
+            return {};
+          },
         },
       },
-    },
-    {
-      pattern: /^\/ingestor\/([^/]+)\/select$/,
-      methods: {
-        PUT: ({ params, credentials, body }) => service.selectIngestor(params[0], service.requireAccount(credentials), body),
+      {
+        pattern: /^\/service_account\/([^/]+)\/streams$/,
+        methods: {
+          GET: ({ params, credentials, query }) => service.listStreams(params[0], service.requireAccount(credentials), query.get('status')),
+        },
       },
-    },
-    {
-      pattern: /^\/ingestor\/([^/]+)\/unselect$/,
-      methods: {
-        PUT: ({ params, credentials }) => service.unselectIngestor(params[0], service.requireAccount(credentials)),
+      {
+        pattern: /^\/ingestor\/filter$/,
+        methods: {
+          GET: ({ credentials, query, request }) => {
+            service.requireAccount(credentials);
+            const forwardedFor = request.headers['x-forwarded-for'];
+            return service.listIngestors({
+              forwardedFor: Array.isArray(forwardedFor) ? forwardedFor[0] : forwardedFor,
+              remoteAddress: request.socket.remoteAddress,
+              maxDistance: query.get('max_distance'),
+            });
+          },
+        },
       },
-    },
-  ];
+      {
+        pattern: /^\/ingestor\/([^/]+)\/select$/,
+        methods: {
+          PUT: ({ params, credentials, body }) => service.selectIngestor(params[0], service.requireAccount(credentials), body),
+        },
+      },
+      {
+        pattern: /^\/ingestor\/([^/]+)\/unselect$/,
+        methods: {
+          PUT: ({ params, credentials }) => service.unselectIngestor(params[0], service.requireAccount(credentials)),
+        },
+      },
+    ];
+  }
 
-  async function handleApi(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    const method = req.method ?? 'GET';
-    requests.push({
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const reply = new ThetaReply(request, response, {
+      headers: corsHeaders(request, thetaCors),
+      closing: this.http.closing,
+      maxStallMs: thetaFaultLimits.maxDelayMs,
+      jsonContentType: 'application/json; charset=utf-8',
+    });
+    if (request.method === 'OPTIONS') {
+      reply.send(204, undefined, preflightHeaders(request, thetaCors));
+      return;
+    }
+    const url = requestUrl(request);
+    if (url === undefined) {
+      reply.error(400, 'Malformed request target', { Connection: 'close' });
+      return;
+    }
+    try {
+      if (url.pathname.startsWith('/_control/')) {
+        await this.handleControl(reply, url);
+        return;
+      }
+      const playerMatch = /^\/player\/([^/]+)$/.exec(url.pathname);
+      if (playerMatch && request.method === 'GET') {
+        this.handlePlayerPage(reply, pathParam(playerMatch[1]));
+        return;
+      }
+      const hlsMatch = /^\/hls\/([^/]+)\/([^/]+)$/.exec(url.pathname);
+      if (hlsMatch && (request.method === 'GET' || request.method === 'HEAD')) {
+        await this.handleHls(reply, hlsMatch[1], hlsMatch[2]);
+        return;
+      }
+      await this.handleApi(reply, url);
+    } catch (error) {
+      if (!reply.open) return;
+      if (error instanceof ThetaServiceError || error instanceof RequestBodyError) {
+        reply.error(error.status, error.message);
+      } else if (error instanceof FaultValidationError) {
+        reply.error(400, error.message);
+      } else {
+        reply.error(500, 'Internal simulator error');
+      }
+    }
+  }
+
+  private async handleApi(reply: ThetaReply, url: URL): Promise<void> {
+    const { request } = reply;
+    const method = request.method ?? 'GET';
+    this.requests.push({
       time: new Date().toISOString(),
       method,
       path: url.pathname,
       query: url.search,
-      headerNames: Object.keys(req.headers).sort(),
+      headerNames: Object.keys(request.headers).sort(),
     });
-    if (requests.length > maxLoggedRequests) requests.splice(0, requests.length - maxLoggedRequests);
+    if (this.requests.length > maxLoggedRequests) this.requests.splice(0, this.requests.length - maxLoggedRequests);
 
-    const fault = faults.take(method, url.pathname);
-    if (fault) {
-      if (fault.delayMs) await sleep(fault.delayMs, closing.signal);
-      if (closing.signal.aborted) return;
-      if (faultAnswers(fault)) {
-        answerWithFault(req, res, fault);
-        return;
-      }
-    }
+    const fault = this.faults.take(method, url.pathname);
+    const defaultBody = (status: number): string => JSON.stringify({ status: 'error', message: `Injected fault: ${status}` });
+    if (fault && (await playFault(fault, reply, { closing: this.http.closing, defaultBody }))) return;
 
-    const route = routes.find((candidate) => candidate.pattern.test(url.pathname));
+    const route = this.routes.find((candidate) => candidate.pattern.test(url.pathname));
     if (!route) {
-      sendJson(res, 404, { status: 'error', message: `No such API call: ${method} ${url.pathname}` });
+      reply.error(404, `No such API call: ${method} ${url.pathname}`);
       return;
     }
     const handler = route.methods[method];
     if (!handler) {
-      res.setHeader('Allow', Object.keys(route.methods).join(', '));
-      sendJson(res, 405, { status: 'error', message: `Method ${method} is not allowed here` });
+      reply.error(405, `Method ${method} is not allowed here`, { Allow: Object.keys(route.methods).join(', ') });
       return;
     }
-    const params = (route.pattern.exec(url.pathname) ?? []).slice(1).map(decodeSegment);
-    const body = method === 'POST' || method === 'PUT' ? await readJsonBody(req) : undefined;
-    const result = handler({ params, query: url.searchParams, credentials: credentialsOf(req), body, request: req });
-    sendJson(res, 200, { status: 'success', body: result });
+    const params = (route.pattern.exec(url.pathname) ?? []).slice(1).map(pathParam);
+    const body = method === 'POST' || method === 'PUT' ? await readJson(request) : undefined;
+    const result = handler({ params, query: url.searchParams, credentials: credentialsOf(request), body, request });
+    reply.json(200, { status: 'success', body: result });
   }
 
-  async function handleControl(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    const method = req.method ?? 'GET';
+  private async handleControl(reply: ThetaReply, url: URL): Promise<void> {
+    const { request } = reply;
+    const { faults, service } = this;
+    const method = request.method ?? 'GET';
     const path = url.pathname;
     if (path === '/_control/faults') {
       if (method === 'POST') {
-        const armed = faults.add(await readJsonBody(req));
-        sendJson(res, 200, { armed, faults: faults.list() });
-        return;
+        const armed = faults.add(await readJson(request));
+        return reply.json(200, { armed, faults: faults.list() });
       }
       if (method === 'DELETE') {
         faults.clear();
-        res.writeHead(204).end();
-        return;
+        return reply.send(204, undefined);
       }
-      if (method === 'GET') {
-        sendJson(res, 200, { faults: faults.list() });
-        return;
-      }
+      if (method === 'GET') return reply.json(200, { faults: faults.list() });
     }
     if (path === '/_control/requests') {
-      if (method === 'GET') {
-        sendJson(res, 200, { requests });
-        return;
-      }
+      if (method === 'GET') return reply.json(200, { requests: this.requests });
       if (method === 'DELETE') {
-        requests.length = 0;
-        res.writeHead(204).end();
-        return;
+        this.requests.length = 0;
+        return reply.send(204, undefined);
       }
     }
     if (path === '/_control/options') {
       if (method === 'POST') {
-        applyOptions(service, await readJsonBody(req));
-        sendJson(res, 200, { options: currentOptions(service) });
-        return;
+        applyOptions(service, await readJson(request));
+        return reply.json(200, { options: currentOptions(service) });
       }
-      if (method === 'GET') {
-        sendJson(res, 200, { options: currentOptions(service) });
-        return;
-      }
+      if (method === 'GET') return reply.json(200, { options: currentOptions(service) });
     }
-    if (path === '/_control/state' && method === 'GET') {
-      sendJson(res, 200, service.snapshot());
-      return;
-    }
+    if (path === '/_control/state' && method === 'GET') return reply.json(200, service.snapshot());
     const statusMatch = /^\/_control\/streams\/([^/]+)\/status$/.exec(path);
     if (statusMatch && method === 'POST') {
-      const body = await readJsonBody(req);
+      const body = await readJson(request);
       const status = typeof body === 'object' && body !== null ? (body as { status?: unknown }).status : undefined;
-      sendJson(res, 200, { stream: service.forceStatus(decodeSegment(statusMatch[1]), status) });
-      return;
+      return reply.json(200, { stream: service.forceStatus(pathParam(statusMatch[1]), status) });
     }
-    sendJson(res, 404, { status: 'error', message: `No such control call: ${method} ${path}` });
+    reply.error(404, `No such control call: ${method} ${path}`);
   }
 
-  function handlePlayerPage(res: ServerResponse, streamId: string): void {
-    const stream = service.streamById(streamId);
+  private handlePlayerPage(reply: ThetaReply, streamId: string): void {
+    const stream = this.service.streamById(streamId);
     if (!stream) {
-      sendText(res, 404, 'text/plain; charset=utf-8', 'Stream not found');
+      reply.text(404, 'Stream not found');
       return;
     }
     const title = escapeHtml(stream.name);
@@ -368,142 +468,55 @@ ${player}
 </body>
 </html>
 `;
-    sendText(res, 200, 'text/html; charset=utf-8', page);
+    reply.text(200, page, 'text/html; charset=utf-8');
   }
 
   /** A playlist or segment of a live (or recently ended) session; 404 until ffmpeg has written it, and after. */
-  async function handleHls(req: IncomingMessage, res: ServerResponse, token: string, name: string): Promise<void> {
+  private async handleHls(reply: ThetaReply, token: string, name: string): Promise<void> {
     // Players on any page must be able to fetch it (hls.js uses fetch/XHR), as from the real service's CDN.
-    res.setHeader('Access-Control-Allow-Origin', '*');
-    const file = await hls.read(token, name);
+    const cors = { 'Access-Control-Allow-Origin': '*' };
+    const file = await this.hls.read(token, name);
     if (!file) {
-      sendText(res, 404, 'text/plain; charset=utf-8', 'Not found');
+      reply.text(404, 'Not found', undefined, cors);
       return;
     }
-    // A live playlist changes every second; a segment never changes once listed.
-    res.setHeader('Cache-Control', file.contentType === 'video/mp2t' ? 'public, max-age=60' : 'no-cache');
-    res.writeHead(200, { 'Content-Type': file.contentType, 'Content-Length': file.body.length });
-    res.end(req.method === 'HEAD' ? undefined : file.body);
+    // A live playlist changes every second; a segment never changes once listed. Node leaves the body out for HEAD.
+    const cacheControl = file.contentType === 'video/mp2t' ? 'public, max-age=60' : 'no-cache';
+    reply.send(200, file.body, { ...cors, 'Content-Type': file.contentType, 'Cache-Control': cacheControl });
   }
-
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    addCorsHeaders(req, res);
-    res.setHeader('Cache-Control', 'no-store');
-    if (req.method === 'OPTIONS') {
-      res.writeHead(204).end();
-      return;
-    }
-    const url = new URL(req.url ?? '/', 'http://simulator.invalid');
-    try {
-      if (url.pathname.startsWith('/_control/')) {
-        await handleControl(req, res, url);
-        return;
-      }
-      const playerMatch = /^\/player\/([^/]+)$/.exec(url.pathname);
-      if (playerMatch && req.method === 'GET') {
-        handlePlayerPage(res, decodeSegment(playerMatch[1]));
-        return;
-      }
-      const hlsMatch = /^\/hls\/([^/]+)\/([^/]+)$/.exec(url.pathname);
-      if (hlsMatch && (req.method === 'GET' || req.method === 'HEAD')) {
-        await handleHls(req, res, hlsMatch[1], hlsMatch[2]);
-        return;
-      }
-      await handleApi(req, res, url);
-    } catch (error) {
-      if (res.headersSent || res.destroyed) return;
-      if (error instanceof ThetaServiceError || error instanceof RequestBodyError) {
-        sendJson(res, error.status, { status: 'error', message: error.message });
-      } else if (error instanceof FaultValidationError) {
-        sendJson(res, 400, { status: 'error', message: error.message });
-      } else {
-        sendJson(res, 500, { status: 'error', message: 'Internal simulator error' });
-      }
-    }
-  }
-
-  const server = createServer((req, res) => {
-    void handle(req, res);
-  });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port ?? 0, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-  } catch (error) {
-    service.close();
-    await hls.close();
-    await lease?.release();
-    throw error;
-  }
-  const address = server.address() as AddressInfo;
-  baseUrl = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
-
-  let closed: Promise<void> | null = null;
-  return {
-    url: baseUrl,
-    rtmpUrl: lease?.publishUrl ?? null,
-    serviceAccounts,
-    service,
-    faults,
-    requestLog: () => requests.map((entry) => ({ ...entry, headerNames: [...entry.headerNames] })),
-    hlsDirectories: () => hls.directories(),
-    close() {
-      closed ??= (async () => {
-        closing.abort();
-        service.close();
-        const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeAllConnections();
-        await serverClosed;
-        await hls.close();
-        await lease?.release();
-      })();
-      return closed;
-    },
-  };
 }
 
-function credentialsOf(req: IncomingMessage): PresentedCredentials {
+function credentialsOf(request: IncomingMessage): PresentedCredentials {
   const header = (name: string) => {
-    const value = req.headers[name];
+    const value = request.headers[name];
     return typeof value === 'string' ? value : undefined;
   };
   return { id: header('x-tva-sa-id'), secret: header('x-tva-sa-secret') };
 }
 
-/** Every answer allows the calling page: the simulator plays the public API, which pages may call directly. */
-function addCorsHeaders(req: IncomingMessage, res: ServerResponse): void {
-  const origin = req.headers.origin;
-  res.setHeader('Access-Control-Allow-Origin', typeof origin === 'string' && origin !== '' ? origin : '*');
-  res.setHeader('Vary', 'Origin');
-  res.setHeader('Access-Control-Allow-Methods', corsAllowedMethods);
-  res.setHeader('Access-Control-Allow-Headers', corsAllowedHeaders);
-  res.setHeader('Access-Control-Max-Age', '600');
-}
-
-function answerWithFault(req: IncomingMessage, res: ServerResponse, fault: ThetaFault): void {
-  if (fault.drop) {
-    req.socket.destroy();
-    return;
-  }
-  const status = fault.status ?? 500;
-  const body = fault.body ?? JSON.stringify({ status: 'error', message: `Injected fault: ${status}` });
-  sendText(res, status, faultContentType(fault), body);
-}
-
-/** The content type a fault's body is sent with: JSON when it parses as JSON, else plain text. */
-function faultContentType(fault: ThetaFault): string {
-  if (fault.contentType !== undefined) return fault.contentType;
-  if (fault.body === undefined) return 'application/json';
+/** The request's target as a URL; `undefined` for one no URL can be made of, such as `//`. */
+function requestUrl(request: IncomingMessage): URL | undefined {
   try {
-    JSON.parse(fault.body);
-    return 'application/json';
+    return new URL(request.url ?? '/', 'http://simulator.invalid');
   } catch {
-    return 'text/plain; charset=utf-8';
+    return undefined;
   }
+}
+
+/** A path parameter, decoded; malformed percent-encoding is kept as sent, and then matches nothing. */
+function pathParam(segment: string): string {
+  return decodeSegment(segment) ?? segment;
+}
+
+/** The JSON body of a call, `undefined` when there is none; a bad body fails the call as the service does. */
+async function readJson(request: IncomingMessage): Promise<unknown> {
+  const read = await readBody(request, maxRequestBodyBytes);
+  if (read.kind === 'too-large') throw new RequestBodyError(413, `Request body exceeds ${maxRequestBodyBytes} bytes`);
+  // The client is gone: nobody reads this answer.
+  if (read.kind === 'aborted') throw new RequestBodyError(400, 'The request body was cut off');
+  const body = parseBodyText(read.text);
+  if (!body.json && body.value !== null) throw new RequestBodyError(400, 'Invalid JSON body');
+  return body.json ? body.value : undefined;
 }
 
 function applyOptions(service: ThetaService, input: unknown): void {
@@ -551,58 +564,6 @@ function isGeoPoint(value: unknown): value is GeoPoint {
   );
 }
 
-async function readJsonBody(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxRequestBodyBytes) throw new RequestBodyError(413, `Request body exceeds ${maxRequestBodyBytes} bytes`);
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (text.trim() === '') return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new RequestBodyError(400, 'Invalid JSON body');
-  }
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  sendText(res, status, 'application/json; charset=utf-8', JSON.stringify(body));
-}
-
-function sendText(res: ServerResponse, status: number, contentType: string, body: string): void {
-  if (res.headersSent || res.destroyed) return;
-  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
-  res.end(body);
-}
-
-function decodeSegment(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
-}
-
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
-}
-
-/** Resolves after `ms`, or at once when the simulator closes. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) {
-      resolve();
-      return;
-    }
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-  });
 }

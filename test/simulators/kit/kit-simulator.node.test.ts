@@ -10,6 +10,7 @@ import {
   type KitSimulator,
   type KitSimulatorOptions,
 } from '../../../demo/simulators/kit/kit-simulator.js';
+import { rawExchange, rawRequestText } from '../shared/raw-http.js';
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -415,6 +416,58 @@ test('a drop fault closes the connection without an answer', async () => {
   });
 });
 
+test('truncating faults, armed over the control endpoint: a gateway page that stalls, an API answer reset mid-body', async () => {
+  const log: string[] = [];
+  await withSimulator({ log: (line) => log.push(line) }, async (simulator) => {
+    const gatewayPage = '<html><body><h1>502 Bad Gateway</h1></body></html>';
+    const armed = await call(`${simulator.origin}/_control/faults`, {
+      method: 'POST',
+      body: [
+        { method: 'GET', path: '^/stream$', status: 502, body: gatewayPage, truncate: { afterBytes: 12, then: 'stall' } },
+        { method: 'POST', path: '^/stream$', truncate: { afterBytes: 6, then: 'reset' } },
+      ],
+    });
+    assert.equal(armed.status, 200);
+    assert.deepEqual(armed.json[1].truncate, { afterBytes: 6, then: 'reset' });
+
+    const stalled = await rawExchange(simulator.port, rawRequestText('/stream', { headers: { Origin: 'http://app.test' } }));
+    assert.equal(stalled.status, 502);
+    assert.equal(stalled.headers['content-type'], 'text/html; charset=utf-8');
+    assert.equal(stalled.headers['content-length'], String(gatewayPage.length), 'the whole body is promised');
+    assert.equal(stalled.headers['access-control-allow-origin'], 'http://app.test');
+    assert.equal(stalled.body.toString(), gatewayPage.slice(0, 12));
+    assert.equal(stalled.outcome, 'open');
+    stalled.socket.destroy();
+    for (let attempt = 0; attempt < 100 && !log.some((line) => line.startsWith('GET /stream closed')); attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.ok(
+      log.some((line) => line.startsWith('GET /stream closed without an answer')),
+      'the simulator let go when the client left',
+    );
+
+    const body = JSON.stringify(createBody);
+    const reset = await rawExchange(
+      simulator.port,
+      rawRequestText('/stream', { method: 'POST', body, headers: { 'Content-Type': 'application/json' } }),
+    );
+    assert.equal(reset.outcome, 'reset');
+    assert.equal(reset.status, 200, "the API's own answer");
+    assert.equal(reset.headers['content-type'], 'application/json');
+    assert.equal(reset.body.toString(), '{"id":');
+    assert.ok(Number(reset.headers['content-length']) > 6);
+    assert.equal(simulator.sessions().length, 1, 'the session exists though the client never learnt its id');
+    assert.deepEqual(simulator.faults(), []);
+
+    const refused = await call(`${simulator.origin}/_control/faults`, {
+      method: 'POST',
+      body: { status: 500, body: '{}', truncate: { afterBytes: 2, then: 'stall' } },
+    });
+    assert.equal(refused.status, 422);
+    assert.equal(refused.json.detail, "fault.truncate.afterBytes must be less than the body's 2 bytes, or the answer would be whole");
+  });
+});
+
 test('faults can be armed, listed and cleared over the control endpoint', async () => {
   await withSimulator({}, async (simulator) => {
     const armed = await call(`${simulator.origin}/_control/faults`, {
@@ -438,7 +491,7 @@ test('faults can be armed, listed and cleared over the control endpoint', async 
     assert.equal(unknownField.status, 422);
     assert.equal(
       unknownField.json.detail,
-      'fault.stauts is not a fault field (known: method, path, times, status, body, contentType, headers, delayMs, drop)',
+      'fault.stauts is not a fault field (known: method, path, times, status, body, contentType, headers, delayMs, drop, truncate)',
     );
     const tooLate = await call(`${simulator.origin}/_control/faults`, { method: 'POST', body: { delayMs: 600_001 } });
     assert.equal(tooLate.status, 422);

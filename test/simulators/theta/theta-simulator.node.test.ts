@@ -15,6 +15,7 @@ import {
 } from '../../../demo/simulators/theta/theta-simulator.js';
 import { publishTestPattern } from '../../../demo/simulators/theta/test-pattern-publisher.js';
 import { type GeoPoint, distanceKm } from '../../../demo/simulators/theta/theta-service.js';
+import { rawExchange, rawRequestText } from '../shared/raw-http.js';
 
 const ffmpegPath = '/usr/bin/ffmpeg';
 const accountA = { id: 'srvacc_alpha', secret: 'alpha-secret-7f3a9c' };
@@ -488,12 +489,63 @@ describe('Theta simulator', () => {
     assert.equal(withHeaders.status, 400);
     assert.equal(
       withHeaders.json.message,
-      'fault.headers is not a fault field (known: method, path, times, status, body, contentType, delayMs, drop)',
+      'fault.headers is not a fault field (known: method, path, times, status, body, contentType, delayMs, drop, truncate)',
     );
     const tooLate = await call(sim, 'POST', '/_control/faults', { body: [{ delayMs: 120_001 }] });
     assert.equal(tooLate.status, 400);
     assert.equal(tooLate.json.message, 'faults[0].delayMs must be a number of milliseconds from 0 to 120000');
     assert.deepEqual((await call(sim, 'GET', '/_control/faults')).json, { faults: [] }, 'a refused fault arms nothing');
+  });
+
+  test('truncating faults: an error body that stalls, an API answer reset mid-body', async () => {
+    const sim = await simulator();
+    const port = Number(new URL(sim.url).port);
+    const unavailable = JSON.stringify({ status: 'error', message: 'Service Unavailable' });
+    const armed = await call(sim, 'POST', '/_control/faults', {
+      body: [
+        { path: '^/ingestor/filter$', status: 503, body: unavailable, truncate: { afterBytes: 11, then: 'stall' } },
+        { method: 'POST', path: '^/stream$', truncate: { afterBytes: 20, then: 'reset' } },
+      ],
+    });
+    assert.equal(armed.json.armed, 2);
+    assert.deepEqual(armed.json.faults[0].truncate, { afterBytes: 11, then: 'stall' });
+
+    const credentials = { 'x-tva-sa-id': accountA.id, 'x-tva-sa-secret': accountA.secret };
+    const stalled = await rawExchange(port, rawRequestText('/ingestor/filter', { headers: credentials }));
+    assert.equal(stalled.status, 503);
+    assert.equal(stalled.headers['content-type'], 'application/json');
+    assert.equal(stalled.headers['content-length'], String(unavailable.length), 'the whole body is promised');
+    assert.equal(stalled.body.toString(), '{"status":"');
+    assert.equal(stalled.outcome, 'open');
+    stalled.socket.destroy();
+
+    const body = JSON.stringify({ name: 'cut short' });
+    const reset = await rawExchange(
+      port,
+      rawRequestText('/stream', { method: 'POST', body, headers: { ...credentials, 'Content-Type': 'application/json' } }),
+    );
+    assert.equal(reset.outcome, 'reset');
+    assert.equal(reset.status, 200, "the API's own answer");
+    assert.equal(reset.headers['content-type'], 'application/json; charset=utf-8');
+    assert.equal(reset.body.toString(), '{"status":"success",');
+    const listed = await call(sim, 'GET', `/service_account/${accountA.id}/streams`, { account: accountA });
+    assert.deepEqual(
+      listed.json.body.streams.map((stream: { name: string }) => stream.name),
+      ['cut short'],
+      'the stream exists though the client never learnt its id',
+    );
+
+    const refused = await call(sim, 'POST', '/_control/faults', { body: { drop: true, truncate: { afterBytes: 0, then: 'reset' } } });
+    assert.equal(refused.status, 400);
+    assert.equal(refused.json.message, 'fault.truncate cannot be combined with drop, which sends no answer to cut');
+  });
+
+  test('answers a request target no URL can be made of with 400, and goes on serving', async () => {
+    const sim = await simulator();
+    const answer = await rawExchange(Number(new URL(sim.url).port), rawRequestText('//'));
+    assert.equal(answer.status, 400);
+    assert.deepEqual(JSON.parse(answer.body.toString()), { status: 'error', message: 'Malformed request target' });
+    assert.equal((await call(sim, 'GET', '/ingestor/filter', { account: accountA })).status, 200);
   });
 
   test('logs API requests with header names only, never the secret', async () => {
