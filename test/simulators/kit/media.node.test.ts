@@ -87,6 +87,8 @@ class KitTestClient {
   readonly peerName = `peer-${String(Math.floor(Math.random() * 1e9)).padEnd(10, '0')}`;
   /** Every frame received on any of this client's sockets, in order. */
   readonly frames: Frame[] = [];
+  /** Text frames that were no JSON object. */
+  readonly unreadable: string[] = [];
   readonly offers: OfferMessage[] = [];
   /** Close code of each socket, in order. */
   readonly closeCodes: number[] = [];
@@ -129,7 +131,7 @@ class KitTestClient {
     const ws = new WebSocket(`ws://127.0.0.1:${this.port}/sign_in?${query}`, [this.protocol]);
     this.ws = ws;
     // Frames can arrive in the same tick as 'open'.
-    ws.on('message', (data) => this.receive(JSON.parse(rawText(data)) as Frame));
+    ws.on('message', (data) => this.receive(rawText(data)));
     ws.on('close', (code) => this.closeCodes.push(code));
     ws.on('error', () => {});
     await withTimeout(
@@ -144,8 +146,16 @@ class KitTestClient {
     for (const text of this.retained.values()) ws.send(text);
   }
 
-  /** §1.3: hb ignored, ack drops retained envelopes, ackid-bearing messages deduplicated and acknowledged cumulatively. */
-  private receive(frame: Frame): void {
+  /**
+   * §1.3: hb ignored, ack drops retained envelopes, ackid-bearing messages deduplicated and acknowledged cumulatively.
+   * A frame that is no JSON object is kept in {@link unreadable} and otherwise ignored.
+   */
+  private receive(text: string): void {
+    const frame = parseObject(text);
+    if (!frame) {
+      this.unreadable.push(text);
+      return;
+    }
     this.frames.push(frame);
     if (frame['hb']) return;
     if (typeof frame['ack'] === 'number') {
@@ -163,8 +173,8 @@ class KitTestClient {
     if (info && (info.name === this.peerName || this.ownId === 0)) this.ownId = info.id;
     const peerMsg = frame['peer_msg'] as { from: number; msg: string } | undefined;
     if (peerMsg && peerMsg.msg !== 'BYE') {
-      const msg = JSON.parse(peerMsg.msg) as Frame;
-      if (msg['type'] === 'offer') {
+      const msg = parseObject(peerMsg.msg);
+      if (msg?.['type'] === 'offer') {
         this.serverId = peerMsg.from;
         this.offers.push(msg as unknown as OfferMessage);
       }
@@ -256,6 +266,16 @@ class KitTestClient {
   }
 }
 
+/** The JSON object `text` holds, or undefined. */
+function parseObject(text: string): Frame | undefined {
+  try {
+    const value = JSON.parse(text) as unknown;
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Frame) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function rawText(data: WebSocket.RawData): string {
   if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
   if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
@@ -303,6 +323,31 @@ function readCursor(bytes: Buffer): { kind: number; id: number; mime: string; im
 
 function violations(media: KitMediaSessionHandle): string[] {
   return media.inspect('violations') as string[];
+}
+
+function peerMsgOf(frame: Frame): { from: number; to: number; msg: string } | undefined {
+  return frame['peer_msg'] as { from: number; to: number; msg: string } | undefined;
+}
+
+/** The nvstSdp answer §2.3 asks for: the server's o= and t=, the answer's ICE and DTLS values, each offered section. */
+function nvstAnswerFor(offerNvstSdp: string, answerSdp: string): string {
+  const lines = offerNvstSdp.split(/\r?\n/);
+  const session = (prefix: string) => lines.find((line) => line.startsWith(prefix)) ?? '';
+  const attribute = (name: string) => new RegExp(`^a=${name}:(.+?)\\s*$`, 'm').exec(answerSdp)?.[1] ?? '';
+  const sections = lines.flatMap((line, index) =>
+    line.startsWith('m=') ? [`m=${line.slice(2).split(' ')[0]} 0 RTP/AVP`, lines[index + 1]!] : [],
+  );
+  return [
+    'v=0',
+    session('o='),
+    's=-',
+    session('t='),
+    `a=general.icePassword:${attribute('ice-pwd')}`,
+    `a=general.iceUserNameFragment:${attribute('ice-ufrag')}`,
+    `a=general.dtlsFingerprint:${attribute('fingerprint').split(' ')[1]!.toUpperCase()}`,
+    ...sections,
+    '',
+  ].join('\r\n');
 }
 
 function mediaSection(sdp: string, kind: string): string {
@@ -553,6 +598,230 @@ describe('a Kit session streaming to a client that follows the protocol', () => 
   });
 });
 
+describe('scripted faults', () => {
+  /** A session and a client whose stream is up: RTP through the route, the three channels open, the handshake in. */
+  async function streaming(sessionId: string, options: KitMediaFactoryOptions = {}) {
+    const media = await startSession(sessionId, options);
+    const client = await KitTestClient.signIn(media.signaling.sourcePort, sessionProtocol(sessionId));
+    await client.answer({ address: ROUTE_IP, port: media.media.sourcePort });
+    await waitFor('RTP', () => client.rtpPackets > 5, 8000);
+    await waitFor(
+      'control_channel and the handshake',
+      () => client.control?.readyState === 'open' && client.inputReceived.length > 0,
+      8000,
+    );
+    return { media, client };
+  }
+
+  it('close-before-offer closes the next sign-in after its peer_info with 1011, once', async () => {
+    const sessionId = 'd1d2e3f4-0000-4000-8000-000000000001';
+    const media = await startSession(sessionId);
+    await media.fault('close-before-offer');
+    const refused = await KitTestClient.signIn(media.signaling.sourcePort, sessionProtocol(sessionId));
+    await waitFor('the close', () => refused.closeCodes.length === 1);
+    assert.deepEqual(refused.closeCodes, [1011]);
+    assert.deepEqual(
+      refused.frames.map((frame) => Object.keys(frame).filter((key) => key !== 'ackid')),
+      [['peer_info'], ['peer_info']],
+      'both peer_info, no offer',
+    );
+    assert.equal(media.peerState(), 'none', 'no peer was made for it');
+    await refused.close();
+
+    const client = await KitTestClient.signIn(media.signaling.sourcePort, sessionProtocol(sessionId));
+    await client.answer({ address: ROUTE_IP, port: media.media.sourcePort });
+    await waitFor('RTP for the next sign-in', () => client.rtpPackets > 5, 8000);
+    assert.deepEqual(violations(media), []);
+    await client.close();
+  });
+
+  it('refuse-signaling resets new connections to the route and leaves the open socket alone, until resume-signaling', async () => {
+    const sessionId = 'd1d2e3f4-0000-4000-8000-000000000002';
+    const { media, client } = await streaming(sessionId);
+    await media.fault('refuse-signaling');
+    await assert.rejects(KitTestClient.signIn(media.signaling.sourcePort, sessionProtocol(sessionId)), /ECONNRESET|socket hang up/);
+    const heartbeats = client.frames.filter((frame) => 'hb' in frame).length;
+    await waitFor('heartbeats on the open socket', () => client.frames.filter((frame) => 'hb' in frame).length > heartbeats + 1);
+    await media.fault('drop-signaling');
+    await waitFor('the drop', () => client.closeCodes.length === 1);
+    await assert.rejects(client.open(true), /ECONNRESET|socket hang up/);
+    await media.fault('resume-signaling');
+    await client.open(true);
+    assert.equal((media.inspect('sign-in') as { reconnects: number }).reconnects, 1);
+    const rtp = client.rtpPackets;
+    await waitFor('RTP all along', () => client.rtpPackets > rtp + 10);
+    assert.deepEqual(violations(media), []);
+    await client.close();
+  });
+
+  it('sends malformed and oversized frames, duplicate and out-of-order ackids on the open socket, as real frames', async () => {
+    const sessionId = 'd1d2e3f4-0000-4000-8000-000000000003';
+    const { media, client } = await streaming(sessionId);
+    await waitFor('every server message acknowledged', () => media.signalingServer.unacknowledged().length === 0);
+    const before = client.frames.length;
+
+    await media.fault('malformed-signaling');
+    const peerMessagesSince = (index: number) => client.frames.slice(index).filter((frame) => 'peer_msg' in frame);
+    await waitFor('the malformed frames', () => client.unreadable.length === 2 && peerMessagesSince(before).length === 1);
+    assert.match(client.unreadable[0]!, /^\{"peer_msg": \{"from": 1, "msg": "\{\\"type\\": \\"offer$/);
+    assert.equal(client.unreadable[1], '[{"ackid": 1}]');
+    const [unreadablePeerMsg] = peerMessagesSince(before);
+    assert.equal(peerMsgOf(unreadablePeerMsg!)?.msg, '{"type": "offer", "sdp": ');
+    assert.equal(unreadablePeerMsg!['ackid'], 4, 'a peer message like any other: the next ackid, retained until acknowledged');
+
+    await media.fault('oversized-signaling');
+    await waitFor('the oversized frame', () => client.frames.some((frame) => String(peerMsgOf(frame)?.msg).length > 2_000_000));
+    const oversized = client.frames.find((frame) => String(peerMsgOf(frame)?.msg).length > 2_000_000)!;
+    assert.equal(oversized['ackid'], undefined);
+    const logged = (media.inspect('envelopes') as { direction: string; message: unknown }[]).filter((entry) => entry.direction === 'out');
+    assert.ok(
+      logged.every((entry) => JSON.stringify(entry.message).length < 10_000),
+      'the log keeps an excerpt',
+    );
+
+    const offerFrames = () => client.frames.filter((frame) => String(peerMsgOf(frame)?.msg).includes('"type":"offer"'));
+    await media.fault('duplicate-ackids');
+    await waitFor('the offer again', () => offerFrames().length === 2);
+    assert.deepEqual(
+      offerFrames().map((frame) => frame['ackid']),
+      [3, 3],
+    );
+    assert.equal(client.offers.length, 1, 'the client dropped the duplicate');
+
+    const beforeCandidates = client.frames.length;
+    await media.fault('out-of-order-ackids');
+    await waitFor('two candidates', () => peerMessagesSince(beforeCandidates).length === 2);
+    const candidates = peerMessagesSince(beforeCandidates);
+    assert.deepEqual(
+      candidates.map((frame) => frame['ackid']),
+      [6, 5],
+      'the higher ackid first',
+    );
+    const trickled = JSON.parse(peerMsgOf(candidates[0]!)!.msg) as Frame;
+    assert.match(
+      String(trickled['candidate']),
+      new RegExp(`^candidate:\\S+ 1 udp \\d+ 127\\.0\\.0\\.1 ${media.media.destinationPort} typ host`),
+    );
+    assert.equal(trickled['sdpMLineIndex'], 0);
+
+    await waitFor('every server message acknowledged again', () => media.signalingServer.unacknowledged().length === 0);
+    const rtp = client.rtpPackets;
+    await waitFor('RTP all along', () => client.rtpPackets > rtp + 10);
+    assert.equal(client.closeCodes.length, 0);
+    assert.deepEqual(violations(media), []);
+    await client.close();
+  });
+
+  it('stop-heartbeats silences the socket while the media flows, until resume-heartbeats', async () => {
+    const sessionId = 'd1d2e3f4-0000-4000-8000-000000000004';
+    const { media, client } = await streaming(sessionId, { heartbeatMs: 100 });
+    const heartbeats = () => client.frames.filter((frame) => 'hb' in frame).length;
+    await media.fault('stop-heartbeats');
+    await delay(150);
+    const silentFrom = heartbeats();
+    const rtp = client.rtpPackets;
+    await delay(600);
+    assert.equal(heartbeats(), silentFrom, 'no heartbeat for six periods');
+    assert.ok(client.rtpPackets > rtp + 10, 'the media went on');
+    await media.fault('resume-heartbeats');
+    await waitFor('heartbeats again', () => heartbeats() > silentFrom + 1);
+    assert.deepEqual(violations(media), []);
+    await client.close();
+  });
+
+  it('stop-media before the client arrives: connected, and not one RTP packet until resume-media', async () => {
+    const sessionId = 'd1d2e3f4-0000-4000-8000-000000000005';
+    const media = await startSession(sessionId);
+    await media.fault('stop-media');
+    const client = await KitTestClient.signIn(media.signaling.sourcePort, sessionProtocol(sessionId));
+    await client.answer({ address: ROUTE_IP, port: media.media.sourcePort });
+    await waitFor('the peer connected', () => media.peerState() === 'connected', 8000);
+    await delay(500);
+    assert.equal(client.rtpPackets, 0);
+    assert.equal(media.framesSent(), 0);
+    await media.fault('resume-media');
+    await waitFor('RTP after resume-media', () => client.rtpPackets > 5);
+    await client.close();
+  });
+
+  it('offer-without-video makes the next offer data channels only, once', async () => {
+    const sessionId = 'd1d2e3f4-0000-4000-8000-000000000006';
+    const media = await startSession(sessionId, { nvstSdp: true });
+    await media.fault('offer-without-video');
+    const client = await KitTestClient.signIn(media.signaling.sourcePort, sessionProtocol(sessionId));
+    await waitFor('the offer', () => client.offers.length === 1);
+    const offer = client.offers[0]!;
+    assert.doesNotMatch(offer.sdp, /^m=video/m);
+    assert.match(offer.sdp, /^m=application \d+ UDP\/DTLS\/SCTP webrtc-datachannel/m);
+    assert.doesNotMatch(offer.nvstSdp!, /^m=video/m, 'the nvstSdp has no video section either');
+    const answer = await client.prepareAnswer({ address: ROUTE_IP, port: media.media.sourcePort });
+    client.sendAnswer({ ...answer, nvstSdp: nvstAnswerFor(offer.nvstSdp!, answer['sdp'] as string) });
+    await waitFor('control_channel at the client', () => client.control?.readyState === 'open', 8000);
+    await delay(300);
+    assert.equal(client.rtpPackets, 0);
+    assert.deepEqual(violations(media), []);
+    await client.close();
+
+    const next = await KitTestClient.signIn(media.signaling.sourcePort, sessionProtocol(sessionId));
+    await waitFor('the next offer', () => next.offers.length === 1);
+    assert.match(next.offers[0]!.sdp, /^m=video/m);
+    await next.close();
+  });
+
+  it('no-control-channel makes the next peer offer SCTP without control_channel, once', async () => {
+    const sessionId = 'd1d2e3f4-0000-4000-8000-000000000007';
+    const media = await startSession(sessionId);
+    await media.fault('no-control-channel');
+    const client = await KitTestClient.signIn(media.signaling.sourcePort, sessionProtocol(sessionId));
+    await client.answer({ address: ROUTE_IP, port: media.media.sourcePort });
+    await waitFor('RTP', () => client.rtpPackets > 5, 8000);
+    await waitFor('the handshake on the client channel', () => client.inputReceived.length > 0, 8000);
+    await delay(300);
+    assert.equal(client.control, undefined, 'control_channel never came');
+    assert.deepEqual(media.inspect('channels'), { input_channel_v1: 'open', cursor_channel: 'open' });
+    await client.close();
+
+    const next = await KitTestClient.signIn(media.signaling.sourcePort, sessionProtocol(sessionId));
+    await next.answer({ address: ROUTE_IP, port: media.media.sourcePort });
+    await waitFor('control_channel for the next sign-in', () => next.control?.readyState === 'open', 8000);
+    await next.close();
+  });
+
+  it('garbage-cursor and garbage-input send bytes that are no message, and need their channel open', async () => {
+    const sessionId = 'd1d2e3f4-0000-4000-8000-000000000008';
+    const media = await startSession(sessionId);
+    await assert.rejects(Promise.resolve(media.fault('garbage-cursor')), /no open cursor_channel/);
+    await assert.rejects(Promise.resolve(media.fault('garbage-input')), /no open input_channel_v1/);
+    const client = await KitTestClient.signIn(media.signaling.sourcePort, sessionProtocol(sessionId));
+    await client.answer({ address: ROUTE_IP, port: media.media.sourcePort });
+    await waitFor('the handshake', () => client.inputReceived.length === 1, 8000);
+    await waitFor(
+      'cursor_channel open at the server',
+      () => (media.inspect('channels') as Record<string, string>)['cursor_channel'] === 'open',
+    );
+
+    await media.fault('garbage-cursor');
+    await waitFor('five cursor messages', () => client.cursorReceived.length === 5);
+    const kinds = client.cursorReceived.map((bytes) => bytes[0]);
+    assert.deepEqual(kinds.slice(0, 4), [0xee, 1, 1, 0xee], 'unknown kinds and truncated images, never a valid kind 0 or 10');
+    assert.ok(
+      client.cursorReceived.slice(1, 3).every((bytes) => readCursor(bytes) === undefined),
+      'the images end before their lengths say',
+    );
+    assert.equal(client.cursorReceived[4]!.toString('utf8'), 'not a cursor');
+
+    await media.fault('garbage-input');
+    await waitFor('four more input messages', () => client.inputReceived.length === 5);
+    assert.deepEqual(client.inputReceived[2], hex('02 00'), 'a second handshake, naming version 2');
+    assert.equal(client.inputReceived[4]!.toString('utf8'), '{"version": 2}');
+    // The client's input is still read as the announced version.
+    client.sendInput(framed(0x12d688, MOVE_CUBE));
+    await waitFor('the move decoded', () => (media.inspect('input') as unknown[]).length === 1);
+    assert.deepEqual(violations(media), []);
+    await client.close();
+  });
+});
+
 describe('Kit session options and restrictions', () => {
   it('with a token, input version 2 and nvstSdp: bearer sign-in, plain input, and an answer without nvstSdp is a violation', async () => {
     const sessionId = 'b7e2c4d6-1a3f-4e5b-8c7d-aabbccddeeff';
@@ -640,6 +909,11 @@ describe('Kit session options and restrictions', () => {
         // exitMessage travels on control_channel: the stream must be up.
         await client.answer(route);
         await waitFor('control_channel at the client', () => client.control?.readyState === 'open', 8000);
+        // The server's end opens on the client's acknowledgement, a moment later.
+        await waitFor(
+          'control_channel at the server',
+          () => (media.inspect('channels') as Record<string, string>)['control_channel'] === 'open',
+        );
       } else {
         await waitFor('the offer', () => client.offers.length === 1);
       }

@@ -70,6 +70,8 @@ async function startServer(options: Partial<KitSignalingServerOptions> = {}): Pr
 /** A raw signaling socket that records every frame and, unless told otherwise, acknowledges like NVIDIA's client. */
 class RawClient {
   readonly frames: Frame[] = [];
+  /** Text frames that were no JSON object (only a fault sends those). */
+  readonly unreadable: string[] = [];
   closeCode: number | undefined;
   readonly closed: Promise<number>;
   private maxReceivedAckId = 0;
@@ -81,7 +83,11 @@ class RawClient {
     openSockets.add(ws);
     ws.on('message', (data, isBinary) => {
       assert.equal(isBinary, false, 'the server sends text frames only');
-      const frame = JSON.parse(rawText(data)) as Frame;
+      const frame = parseObject(rawText(data));
+      if (!frame) {
+        this.unreadable.push(rawText(data));
+        return;
+      }
       this.frames.push(frame);
       const ackid = frame['ackid'];
       if (typeof ackid === 'number' && this.autoAck) {
@@ -179,6 +185,15 @@ function statsFrame(header: unknown, blocks = Buffer.from('BPRF\x01\x00\x00\x00\
 
 function peerMsg(frame: Frame | undefined): { from: number; to: number; msg: string } {
   return frame?.['peer_msg'] as { from: number; to: number; msg: string };
+}
+
+function parseObject(text: string): Frame | undefined {
+  try {
+    const value = JSON.parse(text) as unknown;
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Frame) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function rawText(data: WebSocket.RawData): string {
@@ -737,5 +752,72 @@ describe('Kit signaling server: reconnect and close', () => {
     const heartbeats = client.frames.filter((frame) => 'hb' in frame).length;
     await delay(60);
     assert.equal(client.frames.filter((frame) => 'hb' in frame).length, heartbeats);
+  });
+});
+
+describe('Kit signaling server: scripted misbehaviour', () => {
+  it('sends raw text as it is, unretained, and logs only its start', async () => {
+    const { server } = await startServer();
+    const client = await RawClient.signIn(server.port);
+    assert.equal(server.sendRaw('{"peer_msg": {'), true);
+    const large = `{"padding":"${'x'.repeat(100_000)}"}`;
+    assert.equal(server.sendRaw(large), true);
+    await waitFor('both frames', () => client.unreadable.length === 1 && client.frames.some((frame) => 'padding' in frame));
+    assert.equal(client.unreadable[0], '{"peer_msg": {');
+    await waitFor('acks cleared the retained messages', () => server.unacknowledged().length === 0);
+    const logged = server.envelopes().filter((entry) => entry.direction === 'out' && typeof entry.message === 'string');
+    assert.equal(logged.length, 2);
+    assert.ok((logged[1]!.message as string).length < 5000, 'an excerpt of the large frame');
+    await client.closeWith(1000);
+    assert.equal(server.sendRaw('{}'), false, 'no open socket');
+  });
+
+  it('sends a peer message text as it is, with the next ackid', async () => {
+    const harness = await startServer();
+    const client = await RawClient.signIn(harness.server.port);
+    harness.clients[0]!.client.sendPeerText('{"type": "offer", "sdp": ');
+    await client.waitForFrames(4);
+    assert.deepEqual(client.frames[3], { peer_msg: { from: SERVER_ID, to: client.clientId, msg: '{"type": "offer", "sdp": ' }, ackid: 4 });
+  });
+
+  it('sends its messages again with the same ackids, acknowledged or not', async () => {
+    const { server } = await startServer();
+    const client = await RawClient.signIn(server.port);
+    await waitFor('acks cleared the retained messages', () => server.unacknowledged().length === 0);
+    assert.equal(server.resendSent(), 3);
+    await client.waitForFrames(6);
+    assert.deepEqual(client.frames.slice(3), client.frames.slice(0, 3));
+    assert.deepEqual(client.acks(), []);
+    assert.deepEqual(server.violations(), []);
+  });
+
+  it('sends peer messages with their ackids in order, the higher first', async () => {
+    const { server } = await startServer();
+    const client = await RawClient.signIn(server.port);
+    assert.deepEqual(server.sendPeerMessagesReversed([{ candidate: 'a' }, { candidate: 'b' }]), [4, 5]);
+    await client.waitForFrames(5);
+    assert.deepEqual(
+      client.frames.slice(3).map((frame) => [frame['ackid'], JSON.parse(peerMsg(frame).msg)]),
+      [
+        [5, { candidate: 'b' }],
+        [4, { candidate: 'a' }],
+      ],
+    );
+    await waitFor('a cumulative ack covers both', () => server.unacknowledged().length === 0);
+    assert.deepEqual(server.violations(), []);
+  });
+
+  it('stops heartbeats while paused and resumes them', async () => {
+    const { server } = await startServer({ heartbeatMs: 20 });
+    const client = await RawClient.signIn(server.port);
+    const heartbeats = () => client.frames.filter((frame) => 'hb' in frame).length;
+    await waitFor('a heartbeat', () => heartbeats() > 0);
+    server.heartbeatsPaused = true;
+    await delay(30);
+    const paused = heartbeats();
+    await delay(200);
+    assert.equal(heartbeats(), paused);
+    server.heartbeatsPaused = false;
+    await waitFor('heartbeats again', () => heartbeats() > paused + 1);
   });
 });

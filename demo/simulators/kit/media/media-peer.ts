@@ -79,6 +79,13 @@ export interface KitMediaPeerOptions {
   iceLite: boolean;
   /** Start with the video stopped (media fault active). */
   mediaPaused: boolean;
+  /** Offer a video track; default true. False offers the data channels only (a fault: an offer without video). */
+  video?: boolean;
+  /**
+   * Create `control_channel`; default true. False keeps the SCTP association (the client's channels need it)
+   * through a channel negotiated out of band, which the client is never told of: `control_channel` never comes.
+   */
+  controlChannel?: boolean;
   /**
    * A connected peer that receives nothing (no consent checks, no RTCP) for this
    * long is closed, as an ICE-lite server does when the client is gone: being
@@ -162,13 +169,18 @@ export class KitMediaPeer {
     let peer: KitMediaPeer | undefined;
     try {
       const videoTrack = new MediaStreamTrack({ kind: 'video' });
-      const transceiver = pc.addTransceiver(videoTrack, {
-        direction: 'sendonly',
-        streams: [new MediaStream({ id: KIT_VIDEO_STREAM_ID })],
-      });
+      const transceiver =
+        options.video === false
+          ? undefined
+          : pc.addTransceiver(videoTrack, { direction: 'sendonly', streams: [new MediaStream({ id: KIT_VIDEO_STREAM_ID })] });
       // Created before the offer so that the offer negotiates SCTP. The document
       // does not say how Kit configures it; ordered and reliable is what JSON control needs.
-      const controlChannel = pc.createDataChannel(KIT_CONTROL_CHANNEL_LABEL, { ordered: true, id: CONTROL_CHANNEL_STREAM_ID });
+      const controlChannel =
+        options.controlChannel === false
+          ? undefined
+          : pc.createDataChannel(KIT_CONTROL_CHANNEL_LABEL, { ordered: true, id: CONTROL_CHANNEL_STREAM_ID });
+      // Negotiated channels are announced to nobody; this one only makes the offer carry SCTP.
+      if (!controlChannel) pc.createDataChannel('sctp', { negotiated: true, id: CONTROL_CHANNEL_STREAM_ID });
       const offer = await pc.createOffer();
       await pc.setLocalDescription(offer);
       const offerSdp = pc.localDescription?.sdp;
@@ -186,11 +198,11 @@ export class KitMediaPeer {
         created.lastReceivedAt = performance.now();
         return true;
       });
-      created.keepChannel(controlChannel);
+      if (controlChannel) created.keepChannel(controlChannel);
       pc.onDataChannel.subscribe((channel) => created.keepChannel(channel));
       // Picture loss (PLI) or a full intra request (FIR): continue at the next key frame.
-      transceiver.sender.onPictureLossIndication.subscribe(() => created.videoLoop.skipToNextKeyframe());
-      transceiver.sender.onRtcp.subscribe((packet) => {
+      transceiver?.sender.onPictureLossIndication.subscribe(() => created.videoLoop.skipToNextKeyframe());
+      transceiver?.sender.onRtcp.subscribe((packet) => {
         if (packet instanceof RtcpPayloadSpecificFeedback && packet.feedback.count === FIR_FORMAT) {
           created.videoLoop.skipToNextKeyframe();
         }
@@ -212,6 +224,11 @@ export class KitMediaPeer {
 
   get connected(): boolean {
     return !this.closed && this.pc.connectionState === 'connected';
+  }
+
+  /** Whether the offer has a video track (see {@link KitMediaPeerOptions.video}). */
+  get offersVideo(): boolean {
+    return this.options.video !== false;
   }
 
   /** Number of video frames handed to the sender so far. */
@@ -285,9 +302,9 @@ export class KitMediaPeer {
     });
   }
 
-  /** Video runs exactly while the peer is connected and media is not stopped. */
+  /** Video runs exactly while the peer, which offered video, is connected and media is not stopped. */
   private updateVideo(): void {
-    if (this.closed || this.mediaPaused || this.pc.connectionState !== 'connected') {
+    if (this.closed || this.mediaPaused || this.options.video === false || this.pc.connectionState !== 'connected') {
       this.videoLoop.stop();
     } else {
       this.videoLoop.start();

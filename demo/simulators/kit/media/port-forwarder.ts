@@ -25,6 +25,11 @@ export interface ForwarderOptions {
 }
 
 export class TcpForwarder {
+  /**
+   * When true every new connection is reset before a byte is read, as a port nobody listens on
+   * looks to a browser; connections already forwarded go on.
+   */
+  refusing = false;
   private readonly sockets = new Set<net.Socket>();
   private closed = false;
 
@@ -62,6 +67,11 @@ export class TcpForwarder {
   private forward(client: net.Socket): void {
     if (this.closed) {
       client.destroy();
+      return;
+    }
+    if (this.refusing) {
+      client.on('error', () => {});
+      client.resetAndDestroy();
       return;
     }
     const upstream = net.connect({

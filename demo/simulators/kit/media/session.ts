@@ -27,12 +27,36 @@ import type { SignalingClient } from './signaling-server.js';
 export const KIT_MEDIA_FAULTS = [
   /** Cuts the signaling TCP connection without a close frame; the stream goes on and the client may re-open. */
   'drop-signaling',
-  /** Stops and resumes the video (the connection stays up). */
+  /** The signaling route resets every new connection, as a port nobody listens on, until resume-signaling. */
+  'refuse-signaling',
+  'resume-signaling',
+  /** The next sign-in is closed (1011) after its peer_info, before the offer: the stream could not be set up. Once. */
+  'close-before-offer',
+  /** On the open socket: a text frame that is not JSON, a JSON array, and a peer message (with an ackid) that is no JSON. */
+  'malformed-signaling',
+  /** On the open socket: one 2 MB text frame, far larger than any real message; no ackid, as no client can be expected to read it. */
+  'oversized-signaling',
+  /** The latest messages with an ackid (up to 32) go out again with the same ackids, as from a server that missed the acks. */
+  'duplicate-ackids',
+  /** Two trickled candidates (copies of the offer's) whose ackids go out the higher first. */
+  'out-of-order-ackids',
+  /** Heartbeats stop while the media flows, until resume-heartbeats. */
+  'stop-heartbeats',
+  'resume-heartbeats',
+  /** Stops and resumes the video (the connection stays up); stopped before a client arrives, no packet is ever sent. */
   'stop-media',
   'resume-media',
   /** Blocks and unblocks the media route, so ICE fails. */
   'refuse-ice',
   'resume-ice',
+  /** The next offer has no video, data channels only. Once. */
+  'offer-without-video',
+  /** The next offer comes from a peer that never creates control_channel. Once. */
+  'no-control-channel',
+  /** Bytes that are no cursor message on cursor_channel: unknown kinds, truncated images, a text frame. */
+  'garbage-cursor',
+  /** After the handshake, on input_channel_v1: random bytes, a second handshake naming another version, a text frame. */
+  'garbage-input',
   /** The app exits: `exitMessage` on control_channel. */
   'end-stream',
   /** `{"error": "peerRemoved"}` on the signaling socket. */
@@ -63,6 +87,10 @@ export const KIT_MEDIA_INSPECTIONS = [
 
 /** How long the server waits, after it ended the stream, before it closes the peer: the client must read why first. */
 const SERVER_END_GRACE_MS = 500;
+/** Faults that wait for the next sign-in or offer, then apply once. */
+type ArmedFault = Extract<KitMediaFault, 'close-before-offer' | 'offer-without-video' | 'no-control-channel'>;
+/** Size of the oversized-signaling frame: real frames are a few kilobytes. */
+const OVERSIZED_FRAME_BYTES = 2 * 1024 * 1024;
 /** Bound of the session's own problem and note lists. */
 const SESSION_LOG_LIMIT = 100;
 const INPUT_CHANNEL_LABEL = 'input_channel_v1';
@@ -124,19 +152,22 @@ interface SessionSockets {
 }
 
 /** A small nvstSdp, in the form NVIDIA's client parses (§2.3). */
-function offerNvstSdp(config: KitMediaSessionConfig): string {
-  return [
-    'v=0',
-    `o=SdpTest ${Date.now()} ${Math.floor(Math.random() * 1000)} IN IP4 ${config.host}`,
-    's=-',
-    't=0 0',
-    'a=general.clientCapture:0',
+function offerNvstSdp(config: KitMediaSessionConfig, video: boolean): string {
+  const videoSection = [
     'm=video 0 RTP/AVP',
     'a=msid:fbc-video-0',
     `a=video.clientViewportWd:${config.streamWidth}`,
     `a=video.clientViewportHt:${config.streamHeight}`,
     `a=video.maxFPS:${config.frameRate}`,
     'a=vqos.bw.maximumBitrateKbps:10000',
+  ];
+  return [
+    'v=0',
+    `o=SdpTest ${Date.now()} ${Math.floor(Math.random() * 1000)} IN IP4 ${config.host}`,
+    's=-',
+    't=0 0',
+    'a=general.clientCapture:0',
+    ...(video ? videoSection : []),
     'm=application 0 RTP/AVP',
     'a=msid:ri',
     'a=ri.partialReliableThresholdMs:0',
@@ -155,6 +186,7 @@ export class KitMediaSession implements KitMediaSessionHandle {
   /** Serializes peer replacement and the client's answer and candidates. */
   private peerWork: Promise<void> = Promise.resolve();
   private mediaStopped = false;
+  private readonly armedFaults = new Set<ArmedFault>();
   private closed = false;
   /** The offer of the current peer: what it said, and whether the client has answered it. */
   private offer: { peer: KitMediaPeer; nvstSdp: string | undefined; answered: boolean } | undefined;
@@ -222,9 +254,64 @@ export class KitMediaSession implements KitMediaSessionHandle {
 
   // eslint-disable-next-line @typescript-eslint/require-await -- async so that every failure, an unknown kind included, rejects
   async fault(kind: string): Promise<void> {
-    switch (kind as KitMediaFault) {
+    const server = this.sockets.signalingServer;
+    const fault = kind as KitMediaFault;
+    switch (fault) {
       case 'drop-signaling':
-        this.sockets.signalingServer.dropClient();
+        server.dropClient();
+        return;
+      case 'refuse-signaling':
+      case 'resume-signaling':
+        this.sockets.signalingForwarder.refusing = kind === 'refuse-signaling';
+        return;
+      case 'close-before-offer':
+      case 'offer-without-video':
+      case 'no-control-channel':
+        this.armedFaults.add(fault);
+        return;
+      case 'malformed-signaling': {
+        // A frame cut short, a JSON value that is no message, and a peer message whose msg is cut short.
+        if (!server.sendRaw(String.raw`{"peer_msg": {"from": 1, "msg": "{\"type\": \"offer`)) throw new Error('no open signaling socket');
+        server.sendRaw('[{"ackid": 1}]');
+        this.client?.sendPeerText('{"type": "offer", "sdp": ');
+        return;
+      }
+      case 'oversized-signaling': {
+        const padding = 'x'.repeat(OVERSIZED_FRAME_BYTES);
+        if (!server.sendRaw(JSON.stringify({ peer_msg: { from: server.serverId, to: this.client?.clientId ?? 0, msg: padding } })))
+          throw new Error('no open signaling socket');
+        return;
+      }
+      case 'duplicate-ackids':
+        if (server.resendSent() === 0) throw new Error('no open signaling socket, or nothing sent yet');
+        return;
+      case 'out-of-order-ackids': {
+        const candidate = this.offer && firstCandidate(this.offer.peer.offerSdp);
+        if (!candidate) throw new Error('no offer with a candidate to trickle again');
+        if (server.sendPeerMessagesReversed([candidate, candidate]).length === 0) throw new Error('no live client');
+        return;
+      }
+      case 'stop-heartbeats':
+      case 'resume-heartbeats':
+        server.heartbeatsPaused = kind === 'stop-heartbeats';
+        return;
+      case 'garbage-cursor':
+        this.sendGarbage('cursor_channel', [
+          Buffer.from([0xee, 1, 2, 3, 4, 5]),
+          // An image whose MIME type length runs past the end, and one whose image length does.
+          Buffer.from([1, 7, 0, 0, 40, 0x69, 0x6d, 0x61]),
+          Buffer.concat([Buffer.from([1, 8, 0, 0, 9]), Buffer.from('image/png'), Buffer.from([0xff, 0xff]), Buffer.from('iVBOR')]),
+          seededBytes(0x5eed, 64, 0xee),
+          'not a cursor',
+        ]);
+        return;
+      case 'garbage-input':
+        this.sendGarbage(INPUT_CHANNEL_LABEL, [
+          seededBytes(0x1e55, 48, 0xee),
+          encodeInputHandshake(this.config.inputVersion === 2 ? 3 : 2),
+          Buffer.from([0x0e]),
+          '{"version": 2}',
+        ]);
         return;
       case 'stop-media':
       case 'resume-media':
@@ -240,7 +327,7 @@ export class KitMediaSession implements KitMediaSessionHandle {
         this.endStream('exitMessage');
         return;
       case 'peer-removed':
-        this.sockets.signalingServer.sendError('peerRemoved');
+        server.sendError('peerRemoved');
         this.endStream('peerRemoved');
         return;
       case 'bye':
@@ -248,7 +335,7 @@ export class KitMediaSession implements KitMediaSessionHandle {
         this.endStream('BYE');
         return;
       case 'signaling-error':
-        this.sockets.signalingServer.sendError('serverOverloaded');
+        server.sendError('serverOverloaded');
         this.endStream('error serverOverloaded');
         return;
       case 'timer-warning':
@@ -327,6 +414,10 @@ export class KitMediaSession implements KitMediaSessionHandle {
   private clientArrived(client: SignalingClient, reconnect: boolean): void {
     this.client = client;
     if (reconnect && this.peer) return;
+    if (!reconnect && this.armedFaults.delete('close-before-offer')) {
+      client.close(1011, 'stream setup failed');
+      return;
+    }
     this.enqueuePeerWork(async () => {
       // Checked again here: a reconnect that arrives while the first peer is being created finds it made by now.
       if (this.client !== client || !client.open || client.ended || (reconnect && this.peer)) return;
@@ -342,7 +433,7 @@ export class KitMediaSession implements KitMediaSessionHandle {
         await this.closePeer(peer);
         return;
       }
-      const nvstSdp = this.config.nvstSdp ? offerNvstSdp(this.config) : undefined;
+      const nvstSdp = this.config.nvstSdp ? offerNvstSdp(this.config, peer.offersVideo) : undefined;
       this.offer = { peer, nvstSdp, answered: false };
       client.sendPeerMessage({ type: 'offer', sdp: peer.offerSdp, ...(nvstSdp === undefined ? {} : { nvstSdp }) });
     });
@@ -474,6 +565,8 @@ export class KitMediaSession implements KitMediaSessionHandle {
       frameRate: this.config.frameRate,
       iceLite: this.config.iceLite,
       mediaPaused: this.mediaStopped,
+      video: !this.armedFaults.delete('offer-without-video'),
+      controlChannel: !this.armedFaults.delete('no-control-channel'),
       idleTimeoutMs: this.config.peerIdleTimeoutMs,
       onChannelOpen: (label) => {
         // The server speaks first on the input channel: the protocol version it reads.
@@ -529,6 +622,13 @@ export class KitMediaSession implements KitMediaSessionHandle {
       const size = typeof data === 'string' ? `text of ${data.length} characters` : `${data.length} bytes`;
       this.note(`data on channel ${excerpt(label)} (${size}) ignored: the server reads only control_channel and input_channel_v1`);
     }
+  }
+
+  /** Sends each message on the current peer's channel `label`; fails when that channel is not open. */
+  private sendGarbage(label: string, messages: readonly (string | Buffer)[]): void {
+    const peer = this.peer;
+    if (peer?.channelStates()[label] !== 'open') throw new Error(`no open ${label} to send on`);
+    for (const message of messages) peer.sendOnChannel(label, message);
   }
 
   /** Closes a peer (the current one by default) and holds the media port again while no peer does. */
@@ -707,6 +807,25 @@ export function nvstAnswerProblems(offerNvstSdp: string, answerNvstSdp: string, 
       problems.push(`the offered section m=${offered.type} a=msid:${String(offered.msid)} is missing`);
   }
   return problems;
+}
+
+/** The first `a=candidate:` of an SDP as a trickled candidate (§2.5), or undefined. */
+function firstCandidate(sdp: string): RemoteCandidateInit | undefined {
+  const line = sdp.split(/\r?\n/).find((text) => text.startsWith('a=candidate:'));
+  const mid = /^a=mid:(\S+)/m.exec(sdp)?.[1];
+  return line === undefined || mid === undefined ? undefined : { candidate: line.slice(2), sdpMid: mid, sdpMLineIndex: 0 };
+}
+
+/** `length` bytes from a fixed seed (a linear congruential sequence), the first one `first`: garbage that reads the same every run. */
+function seededBytes(seed: number, length: number, first: number): Buffer {
+  const bytes = Buffer.alloc(length);
+  let state = seed >>> 0;
+  for (let index = 0; index < length; index++) {
+    state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0;
+    bytes[index] = state >>> 24;
+  }
+  bytes[0] = first;
+  return bytes;
 }
 
 function describeMessage(message: Record<string, unknown>): string {

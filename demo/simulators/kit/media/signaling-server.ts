@@ -26,6 +26,9 @@
  *
  * What a client sends is logged in excerpts only: a hostile client must not be able to
  * make the logs hold more than a few kB per entry.
+ *
+ * For the session's faults the server can also misbehave on demand: raw frames no client can
+ * read, its messages sent again with their ackids, ackids sent out of order, heartbeats paused.
  */
 import { createHash, randomInt } from 'node:crypto';
 import http from 'node:http';
@@ -56,6 +59,8 @@ const REDACTED = '<redacted>';
 const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
 /** Unacknowledged server messages kept; a client that never acks must not grow memory. */
 const MAX_RETAINED_MESSAGES = 256;
+/** Messages with an ackid kept after they went out, acknowledged or not, for a fault that sends them again. */
+const MAX_SENT_HISTORY = 32;
 /**
  * Client ackids whose content digest is remembered, to tell a re-sent envelope from a
  * reused ackid and from an ackid that goes backwards.
@@ -100,6 +105,11 @@ export interface SignalingClient {
   sendPeerMessage(message: unknown): void;
   /** Sends the bare string `BYE` as `msg`, which ends the stream normally on the client. */
   sendBye(): void;
+  /**
+   * Sends `msg` as the `peer_msg`'s msg exactly as given, not JSON-encoded, with an ackid like any peer message:
+   * for faults, a payload no client can read.
+   */
+  sendPeerText(msg: string): void;
   /** Closes the current socket and ends the client (a later `reconnect=1` is refused); no `onClientClosed` follows. */
   close(code: number, reason: string): void;
 }
@@ -228,6 +238,10 @@ class ClientPeer implements SignalingClient {
     this.sendMsg('BYE');
   }
 
+  sendPeerText(msg: string): void {
+    this.sendMsg(msg);
+  }
+
   close(code: number, reason: string): void {
     this.host.endPeer(this, code, reason);
   }
@@ -239,6 +253,8 @@ class ClientPeer implements SignalingClient {
 
 export class KitSignalingServer {
   readonly serverId: number;
+  /** While true no heartbeat goes out (a fault: the socket falls silent while the media flows). */
+  heartbeatsPaused = false;
   /** What client peers call back into, without widening this class's public surface. */
   private readonly peerHost: ClientPeerHost;
   private readonly connections = new Set<Connection>();
@@ -248,6 +264,8 @@ export class KitSignalingServer {
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly startedAt = Date.now();
   private readonly retained = new Map<number, RetainedMessage>();
+  /** The live client's latest messages with an ackid, oldest first (the last {@link MAX_SENT_HISTORY}). */
+  private sentHistory: RetainedMessage[] = [];
   private readonly envelopeLog: SignalingEnvelopeRecord[] = [];
   private readonly violationLog: string[] = [];
   private peer: ClientPeer | undefined;
@@ -380,6 +398,44 @@ export class KitSignalingServer {
     this.peer?.connection?.socket.terminate();
   }
 
+  /**
+   * Sends `text` as it is on the live client's socket, without an ackid and not retained: a frame a
+   * client must survive (faults). Returns false when no socket is open. The log keeps its start only.
+   */
+  sendRaw(text: string): boolean {
+    const connection = this.liveClient()?.connection;
+    if (!connection?.open) return false;
+    connection.socket.send(text);
+    this.record({ direction: 'out', at: this.now(), message: text.length <= MAX_LOGGED_TEXT ? text : excerpt(text, MAX_LOGGED_TEXT) });
+    return true;
+  }
+
+  /**
+   * Sends the live client's latest messages that carried an ackid again, with the same ackids, as a
+   * server that missed the client's acks does (§1.5). Returns how many went out.
+   */
+  resendSent(): number {
+    const connection = this.liveClient()?.connection;
+    if (!connection?.open) return 0;
+    for (const sent of this.sentHistory) this.transmitText(connection, sent.text, sent.message);
+    return this.sentHistory.length;
+  }
+
+  /**
+   * Sends peer messages to the live client with ackids stamped in order but transmitted last first,
+   * so the client sees an ackid lower than one it already has. Returns the ackids, in stamping order.
+   */
+  sendPeerMessagesReversed(messages: readonly unknown[]): number[] {
+    const peer = this.liveClient();
+    if (!peer) return [];
+    const stamped = messages.map((message) =>
+      this.retain(peer, { peer_msg: { from: this.serverId, to: peer.clientId, msg: JSON.stringify(message) } }),
+    );
+    const connection = peer.connection;
+    if (connection?.open) for (const retained of [...stamped].reverse()) if (retained) this.transmitRetained(connection, retained);
+    return stamped.flatMap((retained) => (retained ? [retained.message['ackid'] as number] : []));
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -398,13 +454,22 @@ export class KitSignalingServer {
 
   /** Stamps the next ackid, retains the message until acknowledged, and sends it if a socket is open. */
   private sendRetained(peer: ClientPeer, body: Record<string, unknown>): void {
+    const retained = this.retain(peer, body);
+    const connection = peer.connection;
+    if (retained && connection?.open) this.transmitRetained(connection, retained);
+  }
+
+  /** Stamps the next ackid and retains the message until acknowledged; undefined for a client that is gone. */
+  private retain(peer: ClientPeer, body: Record<string, unknown>): RetainedMessage | undefined {
     if (peer.ended || peer !== this.peer || this.closed) {
       this.options.log?.(`signaling: message for an ended client ${peer.clientId} dropped`);
-      return;
+      return undefined;
     }
     const message = { ...body, ackid: this.nextAckId++ };
     const retained: RetainedMessage = { text: JSON.stringify(message), message };
     this.retained.set(message.ackid, retained);
+    this.sentHistory.push(retained);
+    if (this.sentHistory.length > MAX_SENT_HISTORY) this.sentHistory.shift();
     if (this.retained.size > MAX_RETAINED_MESSAGES) {
       // Maps iterate in insertion order: forget the oldest.
       this.retained.delete(this.retained.keys().next().value!);
@@ -413,8 +478,7 @@ export class KitSignalingServer {
         this.violation(`client left more than ${MAX_RETAINED_MESSAGES} server messages unacknowledged; it must send {"ack": n}`);
       }
     }
-    const connection = peer.connection;
-    if (connection?.open) this.transmitRetained(connection, retained);
+    return retained;
   }
 
   /** Sends a retained message and starts its acknowledgement deadline. */
@@ -539,6 +603,7 @@ export class KitSignalingServer {
       // A new sign-in starts a new client peer; the previous one and its messages are gone.
       if (this.peer) this.peer.ended = true;
       this.retained.clear();
+      this.sentHistory = [];
       peer = new ClientPeer(this.peerHost, signIn.peerId, this.newClientId());
       this.peer = peer;
     } else {
@@ -697,7 +762,7 @@ export class KitSignalingServer {
   private heartbeatTick(): void {
     const connection = this.liveClient()?.connection;
     if (!connection?.open) return;
-    this.transmit(connection, { hb: this.nextHeartbeat++ });
+    if (!this.heartbeatsPaused) this.transmit(connection, { hb: this.nextHeartbeat++ });
     this.checkAcknowledgements();
   }
 
