@@ -27,6 +27,7 @@ const browserFiles = [
   'demo/react/app.tsx',
   'test/**/*.test.ts',
   'test/support/simulators.ts',
+  'test/support/page-resources.ts',
   'test/bench/*-page.ts',
 ];
 
