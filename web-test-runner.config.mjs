@@ -9,6 +9,54 @@ const { startSimulatorHub } = await tsImport('./test/support/sim-hub.ts', import
 const { prebundledReactPlugin } = await tsImport('./test/tools/prebundled-react.ts', import.meta.url);
 let hub;
 
+/**
+ * The `page-lifecycle` command: what a browser does to a tab the user leaves for minutes, driven through the DevTools
+ * protocol, on the window the test page opened last with `window.open` (freezing the test page itself would cut the
+ * test runner's connection: Chromium closes a frozen page's WebSockets when it resumes). Payloads:
+ * - `{ state: 'hidden' }`: the test page comes to the front; the window gets `visibilitychange` (hidden).
+ * - `{ state: 'frozen', forMs }`: hidden, then frozen (`freeze`) as Chrome freezes background tabs: no script, timer
+ *   or event of the window runs. A frozen window cannot ask to be resumed, so the command resumes it (`resume`, still
+ *   hidden) after `forMs` (at most a minute), and answers then.
+ * - `{ state: 'visible' }`: the window comes back to the front (`visibilitychange`, visible).
+ * The launcher's Chrome flags turn timer throttling off for hidden tabs: freezing stands in for it, at its strongest.
+ */
+function pageLifecyclePlugin() {
+  return {
+    name: 'page-lifecycle-command',
+    async executeCommand({ command, payload, session }) {
+      if (command !== 'page-lifecycle') return undefined;
+      if (session.browser.type !== 'puppeteer') throw new Error('page-lifecycle needs the Chrome launcher');
+      const testPage = session.browser.getPage(session.id);
+      const opened = testPage
+        .browser()
+        .targets()
+        .filter((target) => target.type() === 'page' && target.opener() === testPage.target());
+      const page = await opened.at(-1)?.page();
+      if (!page) throw new Error('page-lifecycle acts on a window the test page opened with window.open, and there is none');
+      const { state, forMs = 0 } = payload ?? {};
+      if (state === 'hidden') {
+        await testPage.bringToFront();
+      } else if (state === 'frozen') {
+        if (!Number.isFinite(forMs) || forMs < 0 || forMs > 60_000) throw new Error('page-lifecycle: forMs must be 0 to 60000');
+        await testPage.bringToFront();
+        const devtools = await page.createCDPSession();
+        try {
+          await devtools.send('Page.setWebLifecycleState', { state: 'frozen' });
+          await new Promise((resolve) => setTimeout(resolve, forMs));
+        } finally {
+          await devtools.send('Page.setWebLifecycleState', { state: 'active' });
+          await devtools.detach();
+        }
+      } else if (state === 'visible') {
+        await page.bringToFront();
+      } else {
+        throw new Error(`page-lifecycle: state must be 'hidden', 'frozen' or 'visible', not ${JSON.stringify(state)}`);
+      }
+      return true;
+    },
+  };
+}
+
 export default {
   files: ['test/**/*.test.ts', '!test/**/*.node.test.ts'],
   nodeResolve: true,
@@ -36,6 +84,7 @@ export default {
   plugins: [
     // React is CommonJS only: the React wrapper tests get it bundled as ES modules.
     prebundledReactPlugin(),
+    pageLifecyclePlugin(),
     esbuildPlugin({ ts: true, target: 'es2022', tsconfig: new URL('./tsconfig.json', import.meta.url).pathname }),
     {
       name: 'simulator-hub',

@@ -7,7 +7,8 @@
  * Besides the documented calls it serves the HLS output of each live session at
  * `/hls/{token}/index.m3u8` (a new token each time a stream goes live: that is its
  * `playback_uri`), a player page (`/player/{id}`) and, under `/_control/`, endpoints tests use
- * to inject faults, read the request log, change settings and force a stream's status.
+ * to inject faults (into API calls, and into the HLS output when a fault's path names it), read
+ * the request log, change settings and force a stream's status.
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -35,7 +36,12 @@ import {
 
 export type { GeoPoint, ThetaIngestorDefinition, ThetaIngestorState, ThetaServiceAccount } from './theta-service.js';
 
-/** A scripted misbehaviour for API requests; see {@link SimulatorFault}. Theta faults cannot add headers. */
+/**
+ * A scripted misbehaviour; see {@link SimulatorFault}. Theta faults cannot add headers. A fault applies to API calls,
+ * and to the HLS output (playlists and segments under `/hls/`) only when its `path` is given and matches there, e.g.
+ * `{"path": "^/hls/.+\\.m3u8$", "status": 404, "times": 3}`: a preview re-reads its playlist every second or so, and
+ * must not use up a fault armed for "the next API call".
+ */
 export type ThetaFault = SimulatorFault;
 
 export interface ThetaSimulatorOptions {
@@ -354,6 +360,8 @@ class ThetaSimulatorServer implements ThetaSimulator {
       }
       const hlsMatch = /^\/hls\/([^/]+)\/([^/]+)$/.exec(url.pathname);
       if (hlsMatch && (request.method === 'GET' || request.method === 'HEAD')) {
+        const fault = this.takeHlsFault(request.method, url.pathname);
+        if (fault && (await playFault(fault, reply, { closing: this.http.closing, defaultBody: injectedFaultBody }))) return;
         await this.handleHls(reply, hlsMatch[1], hlsMatch[2]);
         return;
       }
@@ -383,8 +391,7 @@ class ThetaSimulatorServer implements ThetaSimulator {
     if (this.requests.length > maxLoggedRequests) this.requests.splice(0, this.requests.length - maxLoggedRequests);
 
     const fault = this.faults.take(method, url.pathname);
-    const defaultBody = (status: number): string => JSON.stringify({ status: 'error', message: `Injected fault: ${status}` });
-    if (fault && (await playFault(fault, reply, { closing: this.http.closing, defaultBody }))) return;
+    if (fault && (await playFault(fault, reply, { closing: this.http.closing, defaultBody: injectedFaultBody }))) return;
 
     const route = this.routes.find((candidate) => candidate.pattern.test(url.pathname));
     if (!route) {
@@ -471,6 +478,21 @@ ${player}
     reply.text(200, page, 'text/html; charset=utf-8');
   }
 
+  /**
+   * The fault for an HLS request: the first armed fault it matches, when that fault names a path. A fault without a
+   * path is left to the API, and while one that would match is armed ahead, HLS requests are served as they are.
+   */
+  private takeHlsFault(method: string, path: string): ThetaFault | undefined {
+    const first = this.faults
+      .list()
+      .find(
+        (fault) =>
+          (fault.method === undefined || fault.method.toUpperCase() === method) &&
+          (fault.path === undefined || new RegExp(fault.path).test(path)),
+      );
+    return first?.path === undefined ? undefined : this.faults.take(method, path);
+  }
+
   /** A playlist or segment of a live (or recently ended) session; 404 until ffmpeg has written it, and after. */
   private async handleHls(reply: ThetaReply, token: string, name: string): Promise<void> {
     // Players on any page must be able to fetch it (hls.js uses fetch/XHR), as from the real service's CDN.
@@ -484,6 +506,11 @@ ${player}
     const cacheControl = file.contentType === 'video/mp2t' ? 'public, max-age=60' : 'no-cache';
     reply.send(200, file.body, { ...cors, 'Content-Type': file.contentType, 'Cache-Control': cacheControl });
   }
+}
+
+/** The body of a fault that gives a status but no body, in the API's error envelope. */
+function injectedFaultBody(status: number): string {
+  return JSON.stringify({ status: 'error', message: `Injected fault: ${status}` });
 }
 
 function credentialsOf(request: IncomingMessage): PresentedCredentials {

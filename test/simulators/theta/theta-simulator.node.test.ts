@@ -605,6 +605,82 @@ describe('Theta simulator', () => {
     }
   });
 
+  /** A stream forced live without a publisher: its playlist is served (without segments) at the returned path. */
+  async function livePlaylistPath(sim: ThetaSimulator): Promise<string> {
+    const stream = (await call(sim, 'POST', '/stream', { account: accountA, body: { name: 'Faulted preview' } })).json.body;
+    const forced = await call(sim, 'POST', `/_control/streams/${stream.id}/status`, { body: { status: 'on' } });
+    return new URL(forced.json.stream.playback_uri).pathname;
+  }
+
+  test('HLS faults: a 404 on the playlist armed by path, then the playlist again; faults without a path stay for the API', async () => {
+    const sim = await simulator();
+    const playlistPath = await livePlaylistPath(sim);
+    const armed = await call(sim, 'POST', '/_control/faults', {
+      body: [
+        { method: 'GET', path: '^/hls/[^/]+/index\\.m3u8$', status: 404, body: 'Not Found', contentType: 'text/plain', times: 2 },
+        { status: 503 },
+      ],
+    });
+    assert.equal(armed.json.armed, 2);
+    const logged = sim.requestLog().length;
+
+    for (let read = 1; read <= 2; read++) {
+      const missing = await call(sim, 'GET', playlistPath, { headers: { Origin: 'http://viewer.test' } });
+      assert.equal(missing.status, 404, `read ${read}`);
+      assert.equal(missing.text, 'Not Found');
+      assert.equal(missing.headers.get('content-type'), 'text/plain');
+      assert.equal(missing.headers.get('access-control-allow-origin'), 'http://viewer.test', 'a page can read the refusal');
+    }
+    const back = await call(sim, 'GET', playlistPath);
+    assert.equal(back.status, 200);
+    assert.equal(back.headers.get('content-type'), 'application/vnd.apple.mpegurl');
+    assert.match(back.text, /^#EXTM3U/);
+    assert.deepEqual(
+      (await call(sim, 'GET', '/_control/faults')).json.faults,
+      [{ status: 503, remaining: 1 }],
+      'the HLS fault is used up; the one without a path, which matches the playlist too, was left to the API',
+    );
+    assert.equal((await call(sim, 'GET', '/ingestor/filter', { account: accountA })).status, 503, 'and the next API call gets it');
+    assert.equal((await call(sim, 'GET', '/ingestor/filter', { account: accountA })).status, 200);
+    assert.deepEqual(
+      sim
+        .requestLog()
+        .slice(logged)
+        .map((entry) => entry.path),
+      ['/ingestor/filter', '/ingestor/filter'],
+      'the request log stays a log of API calls',
+    );
+  });
+
+  test('HLS faults: a stalled playlist, answered late (delayMs) or cut short and held open (truncate)', async () => {
+    const sim = await simulator();
+    const playlistPath = await livePlaylistPath(sim);
+    const whole = (await call(sim, 'GET', playlistPath)).text;
+    await call(sim, 'POST', '/_control/faults', {
+      body: [
+        { path: '^/hls/.+\\.m3u8$', delayMs: 400 },
+        { path: '^/hls/.+\\.m3u8$', truncate: { afterBytes: 7, then: 'stall' } },
+      ],
+    });
+
+    const started = Date.now();
+    const late = await call(sim, 'GET', playlistPath);
+    assert.ok(Date.now() - started >= 380, 'answered late');
+    assert.equal(late.status, 200);
+    assert.equal(late.text, whole, 'the playlist itself, whole');
+
+    const stalled = await rawExchange(Number(new URL(sim.url).port), rawRequestText(playlistPath));
+    assert.equal(stalled.status, 200);
+    assert.equal(stalled.headers['content-type'], 'application/vnd.apple.mpegurl');
+    assert.equal(stalled.headers['content-length'], String(whole.length), 'the whole playlist is promised');
+    assert.equal(stalled.body.toString(), '#EXTM3U');
+    assert.equal(stalled.outcome, 'open', 'and the rest never comes');
+    stalled.socket.destroy();
+
+    assert.equal((await call(sim, 'GET', playlistPath)).text, whole, 'then the playlist is served again');
+    assert.deepEqual((await call(sim, 'GET', '/_control/faults')).json.faults, []);
+  });
+
   test('close() stops answering', async () => {
     const sim = await startThetaSimulator({ rtmp: false });
     assert.equal(sim.serviceAccounts[0]!.id, 'srvacc_demo');
