@@ -27,8 +27,26 @@ export interface KitSessionReadyDetail {
 
 /** `kit-error`: something failed; the element shows the same message. */
 export interface KitErrorDetail {
+  /**
+   * What kind of failure, with the same code `theta-error` uses for the same failure:
+   * - `unauthorized` (401): the request carried no valid credentials for the gateway.
+   * - `forbidden` (403): the gateway or service refused the request.
+   * - `not-found` (404): the session does not exist (any more).
+   * - `invalid-request` (422): the service rejected the request's fields; the message lists each with its location.
+   * - `server-error` (5xx): the service failed.
+   * - `http-error`: any other unexpected HTTP status.
+   * - `malformed-response`: the answer was not the JSON the API promises (an HTML error page, say).
+   * - `network`: no answer: the network failed or the connection was refused.
+   * - `timeout`: the session did not become ready in time, or a request got no answer in time.
+   * - `configuration`: the element is missing an attribute it needs.
+   * - `no-signaling-route`: a ready session whose routes have no signaling route.
+   * - `connection`: the stream itself failed (signaling, ICE, reconnects exhausted).
+   * - `signaling`: Kit's signaling server reported an error; the message carries its text.
+   *
+   * Never here: `server-ended` (reported as `kit-session-ended`) and `aborted` (only `theta-error` has it).
+   */
   code: KitErrorCode;
-  /** The HTTP status when the failure was an HTTP answer. */
+  /** The HTTP status when the failure was an HTTP answer; `undefined` when there was no answer. */
   status: number | undefined;
   /** The server's own message when it sent one, else a plain description. */
   message: string;

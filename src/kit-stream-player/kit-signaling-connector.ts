@@ -1,4 +1,4 @@
-import { isRecord, parseJson } from '../internal/http.js';
+import { isRecord, parseJson } from '../internal/json.js';
 import type {
   KitAppMessage,
   KitCloseReason,

@@ -1,4 +1,4 @@
-import { isRecord } from '../internal/http.js';
+import { isRecord } from '../internal/json.js';
 import { KitStreamError } from './kit-error.js';
 
 /** One route of a session: a port of the load balancer (`source_port`) mapped to a port in the cluster. */

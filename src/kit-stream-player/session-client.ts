@@ -1,13 +1,6 @@
-import {
-  type HttpAnswer,
-  TransportError,
-  describeUnexpectedBody,
-  isRecord,
-  joinUrl,
-  mergeRequestInit,
-  parseRetryAfter,
-  requestJson,
-} from '../internal/http.js';
+import { describeAnswerWithoutMessage, describeUnexpectedBody, errorCodeForStatus, readServerMessage } from '../internal/errors.js';
+import { type HttpAnswer, joinUrl, mergeRequestInit, parseRetryAfter, requestJson } from '../internal/http.js';
+import { isRecord } from '../internal/json.js';
 import { formatDuration, sleep } from '../internal/timing.js';
 import { KitStreamError } from './kit-error.js';
 import { type KitConnectionTarget, findConnectionTarget } from './routes.js';
@@ -128,14 +121,13 @@ export class KitSessionClient {
     if (!isSuccess(bodyAnswer.status)) throw errorFromAnswer(bodyAnswer);
   }
 
-  async #send(path: string, init: RequestInit, signal?: AbortSignal, keepalive?: boolean): Promise<HttpAnswer> {
-    const url = joinUrl(this.server, path);
-    try {
-      return await requestJson(url, mergeRequestInit(this.#requestInit, init), { signal, timeoutMs: this.#requestTimeoutMs, keepalive });
-    } catch (error) {
-      if (error instanceof TransportError) throw new KitStreamError(error.failure, error.message, undefined, { cause: error });
-      throw error;
-    }
+  #send(path: string, init: RequestInit, signal?: AbortSignal, keepalive?: boolean): Promise<HttpAnswer> {
+    return requestJson(joinUrl(this.server, path), mergeRequestInit(this.#requestInit, init), {
+      signal,
+      timeoutMs: this.#requestTimeoutMs,
+      keepalive,
+      errorType: KitStreamError,
+    });
   }
 }
 
@@ -163,7 +155,7 @@ function readSession(answer: HttpAnswer, expectedId?: string): KitSessionAnswer 
   const body = answer.body;
   if (!isRecord(body)) throw new KitStreamError('malformed-response', describeUnexpectedBody(answer), answer.status);
   const id = typeof body.id === 'string' && body.id !== '' ? body.id : expectedId;
-  if (!id) throw new KitStreamError('malformed-response', `The server answered ${answer.status} without a session id.`, answer.status);
+  if (!id) throw new KitStreamError('malformed-response', `The service answered ${answer.status} without a session id`, answer.status);
   const status = isRecord(body.status) ? body.status : {};
   const message = typeof status.message === 'string' ? status.message : undefined;
   const ready = answer.status === 200 && status.condition !== 'pending' && status.status !== false;
@@ -173,46 +165,6 @@ function readSession(answer: HttpAnswer, expectedId?: string): KitSessionAnswer 
 
 /** Maps an error answer to a typed error carrying the server's own message (FastAPI's `detail`) when there is one. */
 export function errorFromAnswer(answer: HttpAnswer): KitStreamError {
-  const { status } = answer;
-  const serverMessage = serverMessageOf(answer.body);
-  const code =
-    status === 403
-      ? 'forbidden'
-      : status === 404
-        ? 'not-found'
-        : status === 422
-          ? 'invalid-request'
-          : status >= 500
-            ? 'server-error'
-            : 'http-error';
-  if (serverMessage) return new KitStreamError(code, serverMessage, status);
-  if (answer.body === undefined && answer.text.trim() !== '') return new KitStreamError(code, describeUnexpectedBody(answer), status);
-  return new KitStreamError(code, defaultMessages[code] ?? `The server answered ${status}.`, status);
-}
-
-const defaultMessages: Partial<Record<string, string>> = {
-  forbidden: 'The server refused access (403).',
-  'not-found': 'The session was not found (404).',
-  'invalid-request': 'The server rejected the request (422).',
-};
-
-/** `detail` as a string, or a FastAPI validation list rendered as "body.id: message; ...", or another common field. */
-function serverMessageOf(body: unknown): string | undefined {
-  if (!isRecord(body)) return undefined;
-  const { detail } = body;
-  if (typeof detail === 'string' && detail.trim()) return detail;
-  if (Array.isArray(detail)) {
-    const parts = detail.filter(isRecord).map((item) => {
-      // Objects are left out: `String` throws on one like `{"toString": null}`.
-      const loc = Array.isArray(item.loc) ? item.loc.filter((part) => typeof part != 'object').join('.') : '';
-      const msg = typeof item.msg === 'string' ? item.msg : 'invalid';
-      return loc ? `${loc}: ${msg}` : msg;
-    });
-    if (parts.length > 0) return parts.join('; ');
-  }
-  for (const key of ['message', 'error', 'title']) {
-    const value = body[key];
-    if (typeof value === 'string' && value.trim()) return value;
-  }
-  return undefined;
+  const message = readServerMessage(answer.body, answer.text) ?? describeAnswerWithoutMessage(answer);
+  return new KitStreamError(errorCodeForStatus(answer.status), message, answer.status);
 }

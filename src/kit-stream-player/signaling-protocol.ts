@@ -3,7 +3,8 @@
  * payload wrapped in a `peer_msg` with an `ackid`, cumulative `{"ack": n}` both ways and `{"hb": n}` heartbeats.
  * Pure state, no socket: the connector feeds it frames and sends what it returns.
  */
-import { isRecord } from '../internal/http.js';
+import { readServerMessage } from '../internal/errors.js';
+import { isRecord, parseJson } from '../internal/json.js';
 
 export type SignalingEvent =
   | { type: 'peer-info'; id: number; name: string }
@@ -74,12 +75,7 @@ export class SignalingProtocol {
 
   /** Reads one server text frame: what to act on, and the acknowledgement to send back. */
   receive(text: string): SignalingReceipt {
-    let message: unknown;
-    try {
-      message = typeof text === 'string' && text.length <= maxFrameChars ? JSON.parse(text) : undefined;
-    } catch {
-      // Not JSON: reported as malformed below.
-    }
+    const message = typeof text === 'string' && text.length <= maxFrameChars ? parseJson(text) : undefined;
     if (!isRecord(message)) return { events: [], malformed: true };
     // Any truthy `hb` is a heartbeat, so `{"hb": 0}` is read as an ordinary message, as Kit's own client does.
     if (message.hb) return { events: [], heartbeat: true };
@@ -111,19 +107,15 @@ export class SignalingProtocol {
     if (isRecord(envelope)) {
       const from = toNumber(envelope.from);
       if (Number.isFinite(from)) this.#serverId = from;
-      let inner = envelope.msg;
-      if (inner === 'BYE') return { events: [{ type: 'bye' }] };
-      try {
-        // `msg` is a JSON string on the wire; an object is accepted as it is.
-        if (typeof inner === 'string') inner = JSON.parse(inner);
-      } catch {
-        // Unreadable payload: reported as malformed below.
-      }
+      if (envelope.msg === 'BYE') return { events: [{ type: 'bye' }] };
+      // `msg` is a JSON string on the wire; an object is accepted as it is.
+      const inner = parseJson(envelope.msg);
       return isRecord(inner)
         ? { events: [{ type: 'peer-message', from: this.#serverId, message: inner }] }
         : { events: [], malformed: true };
     }
-    return { events: error ? [{ type: 'error', error: typeof error === 'string' ? error : JSON.stringify(error) }] : [] };
+    // Kit sends a word (`peerRemoved`); a message in any other shape is read as an HTTP error's would be.
+    return { events: error ? [{ type: 'error', error: readServerMessage(error) ?? JSON.stringify(error) }] : [] };
   }
 }
 

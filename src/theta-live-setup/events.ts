@@ -1,3 +1,5 @@
+import type { LiveStreamErrorCode } from '../internal/errors.js';
+
 /** A stream as the element's events describe it. */
 export interface ThetaStreamSummary {
   id: string;
@@ -56,10 +58,26 @@ export interface ThetaErrorDetail {
   step: ThetaSetupStep;
   /** What was being done, e.g. "create-stream". */
   action: string;
-  /** HTTP status, or 0 when there was no answer. */
-  status: number;
-  code: string;
-  /** The service's own message when it sent one. */
+  /** The HTTP status when the failure was an HTTP answer; `undefined` when there was no answer. */
+  status: number | undefined;
+  /**
+   * What kind of failure, with the same code `kit-error` uses for the same failure:
+   * - `unauthorized` (401): the request carried no valid credentials (the proxy's auth, or the secret).
+   * - `forbidden` (403): the service or the proxy refused, e.g. another account's stream or ingestor.
+   * - `not-found` (404): the stream or ingestor does not exist (any more).
+   * - `invalid-request` (422): the service rejected the request's fields.
+   * - `server-error` (5xx): the service failed, or the proxy could not reach it (502) or got no answer in time (504).
+   * - `http-error`: any other error status (the 400 of the stream limit, say), or a success carrying an error.
+   * - `malformed-response`: an answer that is not the JSON the API promises (an HTML error page, say).
+   * - `network`: no answer: the connection failed or was refused.
+   * - `timeout`: no complete answer in time.
+   * - `aborted`: the request was cancelled.
+   * - `configuration`: a setting is missing; the message says which. Nothing was sent.
+   *
+   * Never here: the stream's own codes of `kit-error` (`no-signaling-route`, `connection`, `signaling`, `server-ended`).
+   */
+  code: LiveStreamErrorCode;
+  /** The service's own message when it sent one, else a plain description. */
   message: string;
 }
 

@@ -7,14 +7,15 @@
  * `serviceAccountSecret` here is meant for local tools and the simulator only.
  */
 import {
-  type HttpAnswer,
-  TransportError,
-  describeNonJsonBody,
-  isRecord,
-  joinUrl,
-  mergeRequestInit,
-  requestJson,
-} from '../internal/http.js';
+  LiveStreamError,
+  type LiveStreamErrorCode,
+  describeAnswerWithoutMessage,
+  describeUnexpectedBody,
+  errorCodeForStatus,
+  readServerMessage,
+} from '../internal/errors.js';
+import { type HttpAnswer, joinUrl, mergeRequestInit, requestJson } from '../internal/http.js';
+import { isRecord } from '../internal/json.js';
 
 export type ThetaStreamStatus = 'on' | 'off';
 
@@ -66,29 +67,22 @@ export interface ThetaIngestorSelection {
 }
 
 /**
- * - `http`: the service answered with an error status (or an error envelope).
- * - `network`: no answer: the connection failed or was refused.
- * - `timeout`: no complete answer in time.
- * - `malformed`: an answer that is not the JSON the API promises.
- * - `aborted`: the caller's signal cancelled the request.
- * - `configuration`: a setting is missing; the message says which. Nothing was sent.
+ * What kind of failure a {@link ThetaApiError} is: the codes both elements share. The Theta client reports
+ * `unauthorized` (401), `forbidden` (403), `not-found` (404), `invalid-request` (422), `server-error` (5xx, the
+ * proxy's own 502 and 504 included), `http-error` (any other error status, or a success carrying an error envelope),
+ * `malformed-response`, `network`, `timeout`, `aborted` and `configuration`.
  */
-export type ThetaApiErrorCode = 'http' | 'network' | 'timeout' | 'malformed' | 'aborted' | 'configuration';
+export type ThetaApiErrorCode = LiveStreamErrorCode;
 
-export class ThetaApiError extends Error {
+/**
+ * A failed Theta call: `code` says what kind of failure, `status` is the HTTP status (`undefined` when there was no
+ * answer), and `message` is the service's own words where it sent some. Built as
+ * `new ThetaApiError(code, message, status?, options?)`.
+ */
+export class ThetaApiError extends LiveStreamError {
   override name = 'ThetaApiError';
-  /** HTTP status, or 0 when there was no answer. */
-  readonly status: number;
-  readonly code: ThetaApiErrorCode;
   /** The service's own words, when its answer carried a message. */
-  readonly serverMessage?: string;
-
-  constructor(message: string, details: { status: number; code: ThetaApiErrorCode; serverMessage?: string; cause?: unknown }) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
-    this.status = details.status;
-    this.code = details.code;
-    if (details.serverMessage !== undefined) this.serverMessage = details.serverMessage;
-  }
+  declare readonly serverMessage?: string;
 }
 
 export interface ThetaClientOptions {
@@ -111,9 +105,6 @@ export const defaultThetaTimeoutMs = 15_000;
 
 /** Unselecting is slow on the real service (public code waits with heartbeats): it gets at least a minute. */
 export const thetaUnselectTimeoutMs = 60_000;
-
-/** Longest server message kept; a misbehaving gateway may send pages of text. */
-const maxServerMessageLength = 500;
 
 export class ThetaClient {
   readonly apiBase: string;
@@ -193,8 +184,8 @@ export class ThetaClient {
     if (this.serviceAccountSecret !== undefined && this.serviceAccountId === undefined) {
       // Without the id the secret is never sent, and `/service_account/me` is only a proxy's shortcut.
       throw new ThetaApiError(
+        'configuration',
         'Set service-account-id (the serviceAccountId property) to the account the secret belongs to, or point api-base at a Theta proxy.',
-        { status: 0, code: 'configuration' },
       );
     }
     const headers = new Headers({ Accept: 'application/json' });
@@ -211,42 +202,32 @@ export class ThetaClient {
 
     let answer: HttpAnswer;
     try {
-      answer = await requestJson(joinUrl(this.apiBase, path), init, { signal, timeoutMs });
+      // Without an answer, a ThetaApiError coded `network` or `timeout`.
+      answer = await requestJson(joinUrl(this.apiBase, path), init, { signal, timeoutMs, errorType: ThetaApiError });
     } catch (error) {
-      if (signal?.aborted) {
-        throw new ThetaApiError('The request was cancelled', { status: 0, code: 'aborted', cause: error });
-      }
-      if (error instanceof TransportError) {
-        throw new ThetaApiError(this.scrub(error.message), { status: 0, code: error.failure, cause: error });
-      }
-      throw new ThetaApiError('Could not reach the streaming service', { status: 0, code: 'network', cause: error });
+      if (signal?.aborted) throw new ThetaApiError('aborted', 'The request was cancelled', undefined, { cause: error });
+      throw error;
     }
 
     const { status, body } = answer;
     const ok = status >= 200 && status < 300;
     if (!ok || (isRecord(body) && body.status === 'error')) {
-      const serverMessage = findServerMessage(body, answer.text);
-      const message =
-        serverMessage !== undefined
-          ? serverMessage
-          : body === undefined && answer.text.trim() !== ''
-            ? describeNonJson(answer)
-            : `The service answered ${status} without saying why`;
-      throw new ThetaApiError(this.scrub(message), {
-        status,
-        code: 'http',
-        serverMessage: serverMessage === undefined ? undefined : this.scrub(serverMessage),
+      const serverMessage = readServerMessage(body, answer.text);
+      const message = this.scrub(serverMessage ?? describeAnswerWithoutMessage(answer));
+      // Only the client knows whether the message is the service's own words.
+      throw Object.assign(new ThetaApiError(errorCodeForStatus(status), message, status), {
+        serverMessage: serverMessage && message,
       });
     }
-    if (body === undefined) {
-      if (!bodyRequired) return {};
-      throw malformed(describeNonJson(answer), status);
-    }
-    if (!isRecord(body)) throw malformed(`The service answered ${status} with JSON that is not an object`, status);
-    const envelopeBody = body.body;
-    if (isRecord(envelopeBody)) return envelopeBody;
+    if (isRecord(body) && isRecord(body.body)) return body.body;
+    // A call that needs nothing back (delete, unselect) succeeds on its status alone.
     if (!bodyRequired) return {};
-    throw malformed(`The service answered ${status} with success but no body`, status);
+    throw malformed(
+      body === undefined
+        ? describeUnexpectedBody(answer)
+        : `The service answered ${status} with ${isRecord(body) ? 'success but no body' : 'JSON that is not an object'}`,
+      status,
+    );
   }
 
   /** The secret must never appear in a message, even if a server echoes it. */
@@ -257,48 +238,7 @@ export class ThetaClient {
 }
 
 function malformed(message: string, status = 200): ThetaApiError {
-  return new ThetaApiError(message, { status, code: 'malformed' });
-}
-
-/** This client's sentence for a body that is not JSON; the shared description never echoes markup. */
-function describeNonJson(answer: HttpAnswer): string {
-  return `The service answered ${answer.status} with ${describeNonJsonBody(answer)}`;
-}
-
-/** The error text a body carries, whichever field the server used. */
-function findServerMessage(body: unknown, text: string): string | undefined {
-  let found: unknown;
-  if (isRecord(body)) {
-    const error = body.error;
-    const detail = body.detail;
-    const errors = body.errors;
-    const nested = body.body;
-    found =
-      nonEmptyString(body.message) ??
-      nonEmptyString(error) ??
-      (isRecord(error) ? nonEmptyString(error.message) : undefined) ??
-      nonEmptyString(detail) ??
-      (Array.isArray(detail) && isRecord(detail[0]) ? nonEmptyString(detail[0].msg) : undefined) ??
-      nonEmptyString(body.error_description) ??
-      nonEmptyString(body.error_message) ??
-      (Array.isArray(errors)
-        ? (nonEmptyString(errors[0]) ?? (isRecord(errors[0]) ? nonEmptyString(errors[0].message) : undefined))
-        : undefined) ??
-      (isRecord(nested) ? nonEmptyString(nested.message) : undefined);
-  } else if (typeof body === 'string') {
-    found = nonEmptyString(body);
-  } else if (body === undefined) {
-    // A short plain-text answer ("Bad Gateway") is a message; markup is not.
-    const trimmed = text.trim();
-    // eslint-disable-next-line no-control-regex -- a body with control characters is binary, not a message
-    if (trimmed !== '' && trimmed.length <= 200 && !trimmed.startsWith('<') && !/[\u0000-\u0008]/.test(trimmed)) found = trimmed;
-  }
-  if (typeof found !== 'string') return undefined;
-  return found.length > maxServerMessageLength ? `${found.slice(0, maxServerMessageLength)}...` : found;
-}
-
-function nonEmptyString(value: unknown): string | undefined {
-  return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
+  return new ThetaApiError('malformed-response', message, status);
 }
 
 function stringOrNull(value: unknown): string | null {
@@ -334,16 +274,9 @@ function parseIngestor(value: unknown): ThetaIngestor {
     ip: stringOrNull(value.ip),
     stream_key: stringOrNull(value.stream_key),
     state: typeof value.state === 'string' ? value.state : 'unknown',
-    stakes: typeof stakes === 'number' && Number.isFinite(stakes) ? stakes : null,
-    geo:
-      Array.isArray(geo) &&
-      geo.length >= 2 &&
-      typeof geo[0] === 'number' &&
-      typeof geo[1] === 'number' &&
-      Number.isFinite(geo[0]) &&
-      Number.isFinite(geo[1])
-        ? [geo[0], geo[1]]
-        : null,
+    // `Number.isFinite` is false for anything that is not a number: no coercion.
+    stakes: Number.isFinite(stakes) ? (stakes as number) : null,
+    geo: Array.isArray(geo) && Number.isFinite(geo[0]) && Number.isFinite(geo[1]) ? [geo[0], geo[1]] : null,
   };
 }
 

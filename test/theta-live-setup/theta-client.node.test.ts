@@ -100,7 +100,7 @@ describe('ThetaClient through the proxy, against the simulator', () => {
     assert.equal((await client.getStream(created.id)).stream_key, null);
     await client.deleteStream(created.id);
     const gone = await rejection(client.getStream(created.id));
-    assert.equal(gone.code, 'http');
+    assert.equal(gone.code, 'not-found');
     assert.equal(gone.status, 404);
     assert.equal(gone.message, 'Stream not found');
   });
@@ -108,13 +108,14 @@ describe('ThetaClient through the proxy, against the simulator', () => {
   test("surfaces the service's own messages", async () => {
     for (const name of ['a', 'b', 'c']) await client.createStream(name);
     const limit = await rejection(client.createStream('d'));
-    assert.equal(limit.code, 'http');
+    assert.equal(limit.code, 'http-error');
     assert.equal(limit.status, 400);
     assert.equal(limit.message, 'Live stream limit reached - you already have 3/3 streams');
     assert.equal(limit.serverMessage, limit.message);
 
     const ingestor = (await client.listIngestors()).ingestors[0]!;
     const foreign = await rejection(client.selectIngestor(ingestor.id, 'stream_notmine'));
+    assert.equal(foreign.code, 'forbidden');
     assert.equal(foreign.status, 403);
     assert.equal(foreign.message, 'You are not authorized to select this ingestor');
   });
@@ -127,7 +128,7 @@ describe('ThetaClient through the proxy, against the simulator', () => {
       contentType: 'text/html',
     });
     const error = await rejection(client.listIngestors());
-    assert.equal(error.code, 'http');
+    assert.equal(error.code, 'server-error');
     assert.equal(error.status, 502);
     assert.equal(error.message, 'The service answered 502 with an HTML page instead of JSON');
     assert.equal(error.serverMessage, undefined);
@@ -144,10 +145,11 @@ describe('ThetaClient through the proxy, against the simulator', () => {
       { path: '^/ingestor/filter$', status: 200, body: '{"status":"success","body":', contentType: 'application/json' },
     ]);
     const page = await rejection(client.listIngestors());
-    assert.equal(page.code, 'http');
+    assert.equal(page.code, 'server-error');
     assert.equal(page.message, 'The service answered 502 with an HTML page instead of JSON ("502 Bad Gateway")');
     const broken = await rejection(client.listIngestors());
-    assert.equal(broken.code, 'malformed');
+    assert.equal(broken.code, 'malformed-response');
+    assert.equal(broken.status, 200);
     assert.equal(broken.message, 'The service answered 200 with a body that is not valid JSON (content type application/json)');
   });
 
@@ -158,10 +160,15 @@ describe('ThetaClient through the proxy, against the simulator', () => {
       { path: '^/ingestor/filter$', status: 503, body: 'Service Unavailable', contentType: 'text/plain' },
       { path: '^/ingestor/filter$', status: 500, body: '{}' },
     ]);
-    assert.equal((await rejection(client.listIngestors())).message, 'Too many requests, slow down');
-    assert.equal((await rejection(client.listIngestors())).message, 'Invalid ingestor');
+    const busy = await rejection(client.listIngestors());
+    assert.equal(busy.message, 'Too many requests, slow down');
+    assert.equal(busy.code, 'http-error');
+    const invalid = await rejection(client.listIngestors());
+    assert.equal(invalid.message, 'Invalid ingestor');
+    assert.equal(invalid.code, 'invalid-request');
     const text = await rejection(client.listIngestors());
     assert.equal(text.status, 503);
+    assert.equal(text.code, 'server-error');
     assert.equal(text.serverMessage, 'Service Unavailable');
     const silent = await rejection(client.listIngestors());
     assert.equal(silent.message, 'The service answered 500 without saying why');
@@ -174,19 +181,19 @@ describe('ThetaClient through the proxy, against the simulator', () => {
       { path: '^/ingestor/filter$', status: 200, body: '{"status":"success","body":{"ingestors":[{"ip":"1.2.3.4"}]}}' },
     ]);
     const missing = await rejection(client.createStream('x'));
-    assert.equal(missing.code, 'malformed');
+    assert.equal(missing.code, 'malformed-response');
     assert.match(missing.message, /success but no body/);
     const html = await rejection(client.listIngestors());
-    assert.equal(html.code, 'malformed');
+    assert.equal(html.code, 'malformed-response');
     assert.equal(html.message, 'The service answered 200 with an HTML page instead of JSON');
     const noId = await rejection(client.listIngestors());
-    assert.equal(noId.code, 'malformed');
+    assert.equal(noId.code, 'malformed-response');
   });
 
   test("reports the proxy's timeout when the service is too slow", async () => {
     await arm(simulator, { path: '^/ingestor/filter$', delayMs: 3000 });
     const error = await rejection(client.listIngestors());
-    assert.equal(error.code, 'http');
+    assert.equal(error.code, 'server-error');
     assert.equal(error.status, 504);
     assert.match(error.message, /did not answer within 1 s/);
   });
@@ -196,13 +203,14 @@ describe('ThetaClient through the proxy, against the simulator', () => {
     const impatient = new ThetaClient({ apiBase: proxy.url, timeoutMs: 150 });
     const timeout = await rejection(impatient.listIngestors());
     assert.equal(timeout.code, 'timeout');
-    assert.equal(timeout.status, 0);
+    assert.equal(timeout.status, undefined);
 
     const controller = new AbortController();
     const pending = client.listIngestors(controller.signal);
     setTimeout(() => controller.abort(), 50);
     const aborted = await rejection(pending);
     assert.equal(aborted.code, 'aborted');
+    assert.equal(aborted.status, undefined);
   });
 
   test('waits for a slow unselect well past its usual timeout', async () => {
@@ -229,7 +237,7 @@ describe('ThetaClient through the proxy, against the simulator', () => {
     await arm(simulator, { path: '^/ingestor/filter$', drop: true });
     const error = await rejection(direct.listIngestors());
     assert.equal(error.code, 'network');
-    assert.equal(error.status, 0);
+    assert.equal(error.status, undefined);
   });
 });
 
@@ -242,7 +250,8 @@ describe('ThetaClient on its own', () => {
     const client = new ThetaClient({ apiBase: `http://127.0.0.1:${port}`, timeoutMs: 3000 });
     const error = await rejection(client.listIngestors());
     assert.equal(error.code, 'network');
-    assert.equal(error.status, 0);
+    assert.equal(error.status, undefined);
+    assert.equal(error.name, 'ThetaApiError');
     assert.match(error.message, /Could not reach/);
   });
 
@@ -262,6 +271,8 @@ describe('ThetaClient on its own', () => {
       assert.equal(echoed.message.includes(account.secret), false);
       assert.equal(echoed.serverMessage?.includes(account.secret), false);
       assert.equal(echoed.message, 'Bad secret [redacted]');
+      assert.equal(echoed.code, 'unauthorized');
+      assert.equal(echoed.status, 401);
 
       const wrong = new ThetaClient({ apiBase: simulator.url, serviceAccountId: account.id, serviceAccountSecret: 'wrong-secret' });
       const refused = await rejection(wrong.listIngestors());
@@ -279,7 +290,7 @@ describe('ThetaClient on its own', () => {
       for (const call of [incomplete.listStreams(undefined), incomplete.getStream('stream_1'), incomplete.listIngestors()]) {
         const error = await rejection(call);
         assert.equal(error.code, 'configuration');
-        assert.equal(error.status, 0);
+        assert.equal(error.status, undefined);
         assert.match(error.message, /service-account-id/);
         assert.equal(error.message.includes(account.secret), false);
       }
