@@ -307,12 +307,14 @@ describe('<theta-live-setup>', function () {
   });
 
   it('resumes LIVE after a reload, however long ago the ingestor was selected', async () => {
-    const { element, sim } = await setup({ selectionTtlMs: 1000 }, { 'selection-timeout': '1000' });
+    // The service keeps the selection long enough for a publisher that starts late on a loaded machine; the element's
+    // own window is 1 s, and is over before the reload.
+    const { element, sim } = await setup({ selectionTtlMs: 60_000 }, { 'selection-timeout': '1000' });
     const selected = await goLive(element);
     const on = oneEvent(element, 'theta-status-change');
     await sim.publish(`${selected.server}/${selected.key}`);
     expect((await on).detail.status).to.equal('on');
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await until(() => Date.now() > selected.expiresAt + 100, 'the selection window did not pass', 3000);
     element.remove();
     const { element: reloaded } = await setup({}, { 'selection-timeout': '1000' });
     await until(

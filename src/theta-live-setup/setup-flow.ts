@@ -1,0 +1,422 @@
+import { Task, TaskStatus, initialState } from '@lit/task';
+import type { ReactiveController } from 'lit';
+import type { ThetaErrorDetail, ThetaSetupStep, ThetaStreamSummary } from './events.js';
+import { LivePreview, type PreviewHost } from './live-preview.js';
+import { readProgress, writeProgress, type SavedProgress } from './saved-progress.js';
+import { StatusWatch } from './status-watch.js';
+import { ThetaApiError, type ThetaClient, type ThetaIngestor, type ThetaStream } from './theta-client.js';
+import type { ThetaLiveSetup } from './theta-live-setup.js';
+
+/** What the go-live step is showing. */
+export type LiveStatus = 'waiting' | 'on' | 'ended' | 'expired';
+
+/** An ingestor reserved for the stream, and where to publish to it. */
+export interface Selection {
+  ingestorId: string;
+  server: string;
+  key: string;
+  selectedAt: number;
+}
+
+/** A call that failed, as the error box shows it. */
+export interface Failure {
+  action: string;
+  message: string;
+  retry: () => void;
+}
+
+/** The element, whose settings the steps read. */
+export type SetupHost = PreviewHost &
+  Pick<ThetaLiveSetup, 'apiBase' | 'serviceAccountId' | 'streamId' | 'streamName' | 'pollInterval' | 'selectionTimeout'>;
+
+type EventDetail<K extends keyof HTMLElementEventMap> = HTMLElementEventMap[K] extends CustomEvent<infer D> ? D : never;
+
+export interface SetupFlowOptions {
+  /** The client of every call; the host builds it again when its settings change. */
+  client: () => ThetaClient;
+  /** Dispatches one of the element's events. */
+  emit: <K extends keyof HTMLElementEventMap>(name: K, detail: EventDetail<K>) => void;
+}
+
+/**
+ * The three steps of the setup: which one shows, what each has loaded, and the calls that move between them. Each
+ * call is a Task: a new run aborts the one before, an aborted run's answer is dropped, and the newest run's failure
+ * shows in the error box and as a `theta-error`. The host renders the public fields and calls the public methods.
+ *
+ * Fields that start undefined are declared rather than defined: each definition would weigh on the CDN file.
+ */
+export class SetupFlow implements ReactiveController {
+  step: ThetaSetupStep = 'stream';
+  declare streams: ThetaStream[] | undefined;
+  /** The stream being set up. */
+  declare stream: ThetaStream | undefined;
+  declare ingestors: ThetaIngestor[] | undefined;
+  declare selection: Selection | undefined;
+  liveStatus: LiveStatus = 'waiting';
+  /** The stream as its newest status check saw it. */
+  declare liveStream: ThetaStream | undefined;
+  keyRevealed = false;
+  declare failure: Failure | undefined;
+  /** Read out by screen readers when it changes. */
+  announcement = '';
+  /** The ingestor hovered or focused, in the table or on the map. */
+  declare highlighted: string | undefined;
+  /** The stream whose Delete awaits confirmation. */
+  declare confirmingDelete: string | undefined;
+  declare readonly host: SetupHost;
+  declare readonly preview: LivePreview;
+  declare readonly streamsTask: Task<[], ThetaStream[]>;
+  declare readonly ingestorsTask: Task<[], ThetaIngestor[]>;
+  declare readonly createTask: Task<[string], ThetaStream>;
+  declare readonly selectTask: Task<[ThetaStream, string], Selection>;
+  declare readonly unselectTask: Task<[string, string]>;
+  declare readonly resumeTask: Task<[string, SavedProgress | undefined]>;
+  declare readonly deleteTask: Task<[ThetaStream]>;
+  #client: SetupFlowOptions['client'];
+  #emit: SetupFlowOptions['emit'];
+  #tasks: Task[] = [];
+  #watch: StatusWatch<ThetaStream>;
+  #releasingSince = 0;
+
+  constructor(host: SetupHost, options: SetupFlowOptions) {
+    (this.host = host).addController(this);
+    this.#client = options.client;
+    this.#emit = options.emit;
+    this.preview = new LivePreview(host);
+    this.#watch = new StatusWatch(host, {
+      interval: () => host.pollInterval,
+      onStatus: (stream) => this.#onStreamStatus(stream),
+      // A stream deleted elsewhere leaves nothing to wait for: the user picks or creates another one.
+      onError: (error, retry) => (notFound(error) ? this.#deleted(this.liveStream!, true) : this.#report('watch-stream', error, retry)),
+    });
+
+    this.streamsTask = this.#task(
+      'list-streams',
+      async (_, signal) => (await this.#client().listStreams(signal)).streams,
+      (streams) => (this.streams = streams),
+    );
+    this.ingestorsTask = this.#task(
+      'list-ingestors',
+      async (_, signal) => (await this.#client().listIngestors(signal)).ingestors,
+      (ingestors) => (this.ingestors = ingestors),
+    );
+    // The stream the user was setting up, or the one `stream-id` names: go on where it fits.
+    this.resumeTask = this.#task(
+      'load-stream',
+      ([streamId], signal) => this.#client().getStream(streamId, signal),
+      (stream, [, saved]) => {
+        this.stream = stream;
+        const { stream_server: server, stream_key: key, status } = stream;
+        const { ingestorId, selectedAt = 0 } = saved ?? {};
+        // A live stream resumes live however long ago its ingestor was selected; a waiting one only within the window.
+        if (ingestorId && server && key && (status === 'on' || selectedAt + this.host.selectionTimeout > Date.now()))
+          this.selection = { ingestorId, server, key, selectedAt };
+        if (this.selection || status === 'on') this.#enterLive(stream);
+        else this.#showIngestors();
+      },
+    );
+    this.createTask = this.#task(
+      'create-stream',
+      async ([name], signal) =>
+        // The last attempt failed (the task keeps its error until this run ends), perhaps after the service acted and
+        // only the answer was lost: adopt the stream it made (this name, not listed before) rather than make a second
+        // one, which would count toward the account's limit.
+        (!!this.createTask.error &&
+          (await this.#client().listStreams(signal)).streams.find(
+            (stream) => stream.name === name && this.streams?.every((other) => other.id !== stream.id),
+          )) ||
+        this.#client().createStream(name, signal),
+      (stream) => {
+        this.#emit('theta-stream-created', { stream: summary(stream) });
+        this.streams = [...(this.streams ?? []), stream];
+        this.useStream(stream);
+      },
+    );
+    this.deleteTask = this.#task(
+      'delete-stream',
+      async ([stream], signal) => {
+        try {
+          await this.#client().deleteStream(stream.id, signal);
+        } catch (error) {
+          // Already gone (deleted elsewhere): what the user asked for.
+          if (!notFound(error)) throw error;
+        }
+      },
+      (_, [stream]) => this.#deleted(stream),
+    );
+    this.selectTask = this.#task(
+      'select-ingestor',
+      async ([stream, ingestorId], signal) => {
+        const previous = this.selection;
+        if (previous && previous.ingestorId !== ingestorId && this.#remaining() > 0 && this.liveStatus !== 'on') {
+          // Only one ingestor at a time: release the one chosen before, so it does not stay reserved.
+          await this.#client().unselectIngestor(previous.ingestorId, signal);
+          this.selection = undefined;
+          this.#emit('theta-ingestor-unselected', { streamId: stream.id, ingestorId: previous.ingestorId });
+        }
+        const { stream_server: server, stream_key: key } = await this.#client().selectIngestor(ingestorId, stream.id, signal);
+        return { ingestorId, server, key, selectedAt: Date.now() };
+      },
+      (selection, [stream]) => {
+        const { ingestorId, server, key, selectedAt } = (this.selection = selection);
+        const expiresAt = selectedAt + this.host.selectionTimeout;
+        this.keyRevealed = false;
+        this.#emit('theta-ingestor-selected', { streamId: stream.id, ingestorId, server, key, expiresAt });
+        this.#enterLive(stream);
+      },
+    );
+    this.unselectTask = this.#task(
+      'unselect-ingestor',
+      ([, ingestorId], signal) => this.#client().unselectIngestor(ingestorId, signal),
+      (_, [streamId, ingestorId]) => {
+        this.#emit('theta-ingestor-unselected', { streamId, ingestorId });
+        this.selection = undefined;
+        this.#showIngestors();
+      },
+    );
+  }
+
+  /** Forgets what was shown and begins again where the user was: a saved selection or stream, `stream-id`, or the start. */
+  begin(): void {
+    this.hostDisconnected();
+    this.streams = this.stream = this.ingestors = this.selection = this.failure = undefined;
+    this.liveStatus = 'waiting';
+    this.step = 'stream';
+    const { streamId } = this.host;
+    const stored = readProgress(this.#storageKey);
+    // The `stream-id` attribute names the stream to set up; saved progress counts only for that same stream.
+    const saved = stored && (!streamId || stored.streamId === streamId) ? stored : undefined;
+    if (saved || streamId) void this.resumeTask.run([saved?.streamId ?? streamId, saved]);
+    else void this.streamsTask.run([]);
+  }
+
+  /** Stops every call and the status checks. */
+  hostDisconnected(): void {
+    for (const task of this.#tasks) task.abort();
+    this.#watch.stop();
+  }
+
+  /** Milliseconds until an unused selection lapses, by the clock of the countdown. */
+  get remaining(): number {
+    return this.#remaining(this.#watch.now);
+  }
+
+  /** Seconds the pending unselect has taken, or undefined when none is pending. */
+  get releasing(): number | undefined {
+    return this.unselectTask.status === TaskStatus.PENDING ? Math.round((this.#watch.now - this.#releasingSince) / 1000) : undefined;
+  }
+
+  createStream(name: string): void {
+    this.#act(this.createTask, [name]);
+  }
+
+  useStream(stream: ThetaStream): void {
+    this.stream = stream;
+    this.#emit('theta-stream-selected', { stream: summary(stream) });
+    this.#showIngestors();
+  }
+
+  /** Shows or hides the confirmation of a Delete, and moves focus to where the user continues. */
+  async askDelete(streamId: string | undefined, focusId: string): Promise<void> {
+    this.confirmingDelete = streamId;
+    this.host.requestUpdate();
+    await this.host.updateComplete;
+    (this.host.renderRoot as ShadowRoot).getElementById(focusId)?.focus();
+  }
+
+  deleteStream(stream: ThetaStream): void {
+    this.#act(this.deleteTask, [stream]);
+  }
+
+  selectIngestor(ingestorId: string): void {
+    const stream = this.stream;
+    if (!stream) return;
+    // Still ours: go back to it rather than asking the service again.
+    if (this.selection?.ingestorId === ingestorId && this.#remaining() > 0) this.#enterLive(stream);
+    else this.#act(this.selectTask, [stream, ingestorId]);
+  }
+
+  /** Selects the expired selection's ingestor again. */
+  reselect(): void {
+    const ingestorId = this.selection?.ingestorId;
+    this.selection = undefined;
+    if (ingestorId) this.selectIngestor(ingestorId);
+  }
+
+  unselect(): void {
+    const { stream, selection } = this;
+    if (!stream || !selection) return;
+    // The service may take long to release it: the step shows for how long, on the clock of the countdown.
+    this.#releasingSince = this.#watch.now = Date.now();
+    this.#act(this.unselectTask, [stream.id, selection.ingestorId]);
+  }
+
+  back(): void {
+    this.failure = undefined;
+    this.#watch.stop();
+    if (this.step === 'live') {
+      this.step = 'ingestor';
+      if (!this.ingestors) void this.ingestorsTask.run([]);
+    } else {
+      this.stream = undefined;
+      this.step = 'stream';
+      this.#save();
+      if (!this.streams) void this.streamsTask.run([]);
+    }
+    this.host.requestUpdate();
+  }
+
+  async copy(what: 'server' | 'key'): Promise<void> {
+    const text = this.selection?.[what];
+    if (!text) return;
+    try {
+      await navigator.clipboard.writeText(text);
+      this.announcement = what === 'server' ? 'RTMP server copied.' : 'Stream key copied.';
+    } catch {
+      this.announcement = 'Copying was not allowed: select the text and copy it by hand.';
+    }
+    this.host.requestUpdate();
+  }
+
+  highlight(ingestorId: string | undefined): void {
+    this.highlighted = ingestorId;
+    this.host.requestUpdate();
+  }
+
+  toggleKey(): void {
+    this.keyRevealed = !this.keyRevealed;
+    this.host.requestUpdate();
+  }
+
+  /**
+   * The stream is gone: deleted with the Delete button (which keeps the focus where the user goes on), or elsewhere
+   * while the go-live step showed it (which goes back to the stream step, forgetting the selection that went with it).
+   */
+  #deleted({ id, name }: ThetaStream, elsewhere?: boolean): void {
+    this.streams = this.streams?.filter((other) => other.id !== id);
+    this.announcement = `${name} was deleted.`;
+    this.#emit('theta-stream-deleted', { streamId: id });
+    if (!elsewhere) void this.askDelete(undefined, 'stream-name');
+    else {
+      this.selection = undefined;
+      this.step = 'stream';
+      this.back();
+    }
+  }
+
+  #showIngestors(): void {
+    this.#watch.stop();
+    this.step = 'ingestor';
+    this.#save();
+    void this.ingestorsTask.run([]);
+  }
+
+  #enterLive(stream: ThetaStream): void {
+    this.step = 'live';
+    this.liveStream = stream;
+    this.liveStatus = stream.status === 'on' ? 'on' : 'waiting';
+    this.#save();
+    this.#watch.start((signal) => this.#client().getStream(stream.id, signal));
+  }
+
+  #onStreamStatus(stream: ThetaStream): void {
+    if (this.failure?.action === 'watch-stream') this.failure = undefined;
+    const previous = this.liveStatus;
+    const { id: streamId, status, playback_uri: playbackUri, player_uri: playerUri } = stream;
+    this.liveStream = stream;
+    if ((status === 'on') !== (previous === 'on')) {
+      this.liveStatus = status === 'on' ? 'on' : 'ended';
+      this.announcement = status === 'on' ? 'Your stream is live.' : 'The stream ended.';
+      // The selection was used: the service released the ingestor when the stream ended.
+      if (status === 'off') this.selection = undefined;
+      this.#save();
+      this.#emit('theta-status-change', { streamId, status, playbackUri, playerUri });
+    } else if (previous === 'waiting' && this.selection && !stream.stream_server && this.releasing === undefined) {
+      // The service let the selection lapse, or it was released elsewhere: its word counts, not the countdown's. During
+      // the user's own Unselect the stream loses its server too, and that is no expiry.
+      this.liveStatus = 'expired';
+      this.announcement = 'The ingestor selection expired.';
+      this.#save();
+    }
+    this.host.requestUpdate();
+  }
+
+  /** Milliseconds left of the selection at the time `now`. */
+  #remaining(now = Date.now()): number {
+    return this.selection ? this.selection.selectedAt + this.host.selectionTimeout - now : 0;
+  }
+
+  /**
+   * A task for one call, run by hand. A run that was aborted ends quietly; the newest run's answer goes to `done`, its
+   * failure to the error box and a `theta-error`, with a Retry that runs it again with the same arguments.
+   */
+  #task<A extends readonly unknown[], R>(
+    action: string,
+    call: (args: A, signal: AbortSignal) => Promise<R>,
+    done: (result: R, args: A) => void,
+  ): Task<A, R> {
+    let latest: A;
+    const task: Task<A, R> = new Task<A, R>(this.host, {
+      autoRun: false,
+      task: async (args, { signal }) => {
+        latest = args;
+        this.failure = undefined;
+        try {
+          const result = await call(args, signal);
+          if (!signal.aborted) return result;
+        } catch (error) {
+          if (!signal.aborted) throw error;
+        }
+        return initialState;
+      },
+      onComplete: (result) => done(result, latest),
+      onError: (error) => this.#report(action, error, () => this.#act(task, latest)),
+    });
+    this.#tasks.push(task);
+    return task;
+  }
+
+  /** Runs a call the user asked for, unless it is running already: a double click never sends it twice. */
+  #act<A extends readonly unknown[]>(task: Task<A, unknown>, args: A): void {
+    if (task.status !== TaskStatus.PENDING) void task.run(args);
+  }
+
+  /** Shows a failed call in the error box (with what Retry does) and reports it as `theta-error`. */
+  #report(action: string, error: unknown, retry: () => void): void {
+    const detail = errorDetail(this.step, action, error);
+    this.failure = { action, message: detail.message, retry };
+    this.#emit('theta-error', detail);
+    this.host.requestUpdate();
+  }
+
+  get #storageKey(): string {
+    return `theta-live-setup:${this.host.apiBase}|${this.host.serviceAccountId}`;
+  }
+
+  #save(): void {
+    const { stream } = this;
+    // An expired selection is kept to select again, but a reload must not resume it.
+    const selection = this.liveStatus === 'expired' ? undefined : this.selection;
+    writeProgress(
+      this.#storageKey,
+      stream && { streamId: stream.id, streamName: stream.name, ingestorId: selection?.ingestorId, selectedAt: selection?.selectedAt },
+    );
+  }
+}
+
+/** The service's answer that the stream is not there (any more). */
+const notFound = (error: unknown) => error instanceof ThetaApiError && error.status === 404;
+
+function summary(stream: ThetaStream): ThetaStreamSummary {
+  return { id: stream.id, name: stream.name, status: stream.status };
+}
+
+/**
+ * The `theta-error` detail of a failed call: the client's code, status and message, or `network` (no answer) for
+ * anything else that went wrong on the way.
+ */
+function errorDetail(step: ThetaSetupStep, action: string, error: unknown): ThetaErrorDetail {
+  const { code, status, message } =
+    error instanceof ThetaApiError ? error : { code: 'network' as const, status: undefined, message: String(error) };
+  return { step, action, code, status, message };
+}
