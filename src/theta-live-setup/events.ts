@@ -17,7 +17,10 @@ export interface ThetaStreamSelectedDetail {
   stream: ThetaStreamSummary;
 }
 
-/** `theta-stream-deleted`: the user confirmed, and the service deleted the stream (freeing one of the 3 an account may have). */
+/**
+ * `theta-stream-deleted`: the stream is gone from the service, freeing one of the 3 an account may have: the user
+ * confirmed its Delete, or the go-live step found it deleted elsewhere (its status check answered 404).
+ */
 export interface ThetaStreamDeletedDetail {
   streamId: string;
 }
