@@ -100,7 +100,7 @@ describe('land path', () => {
 
   it('keeps its gzip size within the map budget', () => {
     const size = gzipSync(landPath, { level: 9 }).length;
-    assert.ok(size <= 2400, `${size} bytes gzip`);
+    assert.ok(size <= 1600, `${size} bytes gzip`);
   });
 
   it('cuts outlines that cross the antimeridian instead of drawing bands across the world', () => {
