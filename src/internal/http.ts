@@ -4,6 +4,7 @@
  */
 import type { LiveStreamError, LiveStreamErrorCode } from './errors.js';
 import { parseJson } from './json.js';
+import { formatSeconds } from './timing.js';
 
 /** An answer whose body has been read: `body` is the parsed JSON, or `undefined` when it is not JSON. */
 export interface HttpAnswer {
@@ -84,10 +85,6 @@ export function describeUrl(url: string): string {
   } catch {
     return url;
   }
-}
-
-function formatSeconds(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
 }
 
 /** Joins a base URL (which may carry a path prefix) and an API path without doubling or losing slashes. */

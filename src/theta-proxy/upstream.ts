@@ -3,6 +3,7 @@
  * redirects refused (they would carry the secret elsewhere), and the answer relayed to the page with its status and
  * body as the service sent them, less the secret.
  */
+import { formatSeconds } from '../internal/timing.js';
 import type { ProxySettings } from './options.js';
 import { BodyRefusal, readLimitedBytes } from './request-body.js';
 import type { ProxyRefusal } from './routes.js';
@@ -106,8 +107,4 @@ function describeNetworkError(error: unknown): string {
   const cause = (error as { cause?: { code?: unknown } } | null)?.cause;
   const code = cause?.code ?? (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^[A-Z0-9_]{2,40}$/.test(code) ? ` (${code})` : '';
-}
-
-function formatSeconds(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
 }
