@@ -232,9 +232,9 @@ async function segmentsReady(uri: string, signal: AbortSignal): Promise<number |
       const read = AbortSignal.any([signal, AbortSignal.timeout(10_000)]);
       try {
         const response = await fetch(url, { signal: read, cache: 'no-store' });
-        // An error page is not read: cancelling its body frees the connection.
-        text = response.ok ? await response.text() : '';
-        if (!response.ok) await response.body?.cancel();
+        if (response.ok) text = await response.text();
+        // An error page is not read: cancelling its body frees the connection at once.
+        else await response.body?.cancel();
       } catch (error) {
         if (signal.aborted) throw error;
         if (!read.aborted) return undefined;

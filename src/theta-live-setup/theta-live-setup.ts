@@ -45,6 +45,7 @@ const localHosts = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
  * @csspart credentials - The RTMP server and stream key.
  * @csspart live-badge - The LIVE badge.
  * @csspart preview - The muted live preview (a `<video>`).
+ * @csspart preview-retry - The Retry preview button, shown when the preview could not start.
  * @csspart button - Every button.
  *
  * @cssproperty --theta-live-setup-accent - Buttons and highlights. Default #1f6feb.

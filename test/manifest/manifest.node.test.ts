@@ -167,6 +167,7 @@ const expected: Record<string, ExpectedSurface> = {
       'credentials',
       'live-badge',
       'preview',
+      'preview-retry',
       'button',
     ],
     cssProperties: [

@@ -1,11 +1,12 @@
 /**
  * The live preview of `<theta-live-setup>` when the HLS playlist fails: faults armed on the Theta simulator's HLS
  * output (a fault whose path names `/hls/...`). The element must say it is waiting, never show an error for a
- * playlist that is only late or missing for a while, and play once the playlist is back.
+ * playlist that is only late or missing for a while, play once the playlist is back, give up after its minute with a
+ * Retry, and abandon a read the server holds open.
  *
- * Not tested here: the give-up ("The preview could not start.") after about a minute of a playlist without three
- * segments, too slow for the suite; and a playlist answer cut short and held open (`truncate: {then: 'stall'}`),
- * which the preview waits on for as long as the server holds it, since its playlist reads have no time limit.
+ * The preview's two limits, 10 s per playlist read and a minute of waiting in all, are too long for the suite: the
+ * tests that reach them shorten them through the page's clock (see `shortenReadLimit` and `skipClock`), not through
+ * any setting of the element.
  */
 import { expect, waitUntil } from '@open-wc/testing';
 import '../../src/theta-live-setup/index.js';
@@ -18,6 +19,14 @@ performance.setResourceTimingBufferSize(10_000);
 const playlistPath = '^/hls/[^/]+/index\\.m3u8$';
 /** A live playlist as a packager writes it before its first segment, or when its encoder stalls. */
 const playlistWithoutSegments = '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:0\n';
+/** The playlist answered without segments, in place of the live one. */
+const frozenPlaylist = {
+  method: 'GET',
+  path: playlistPath,
+  status: 200,
+  body: playlistWithoutSegments,
+  contentType: 'application/vnd.apple.mpegurl',
+};
 
 /**
  * A stream published with ffmpeg from the start of the file, so that it is live, with the three segments a player
@@ -55,8 +64,12 @@ after(async () => {
   theta = undefined;
 });
 
+/** Undoes what a test changed in the page's clock. */
+const restores: Array<() => void> = [];
+
 afterEach(async () => {
   for (const element of mounted.splice(0)) element.remove();
+  for (const restore of restores.splice(0)) restore();
   sessionStorage.clear();
   await fetch(`${theta!.sim.simulatorUrl}/_control/faults`, { method: 'DELETE' });
 });
@@ -106,6 +119,22 @@ function expectWaiting(element: ThetaLiveSetup, what: string): void {
   expect(root(element).querySelector('[role="alert"]'), `${what}: an error box`).to.equal(null);
 }
 
+/** Caps every `AbortSignal.timeout` of the page, the preview's limit on one playlist read among them, at `ms`. */
+function shortenReadLimit(ms: number): void {
+  const timeout = AbortSignal.timeout;
+  AbortSignal.timeout = (limit) => timeout.call(AbortSignal, Math.min(limit, ms));
+  restores.push(() => (AbortSignal.timeout = timeout));
+}
+
+/** Moves the page's `performance.now` clock, by which the preview counts its minute of waiting, `ms` ahead. */
+function skipClock(ms: number): void {
+  const now = performance.now;
+  performance.now = () => now.call(performance) + ms;
+  restores.push(() => (performance.now = now));
+}
+
+const retryButton = (element: ThetaLiveSetup) => root(element).querySelector<HTMLButtonElement>('button[part~="preview-retry"]');
+
 describe('<theta-live-setup> preview: HLS playlist faults', function () {
   this.timeout(15_000);
 
@@ -120,14 +149,7 @@ describe('<theta-live-setup> preview: HLS playlist faults', function () {
   });
 
   it('a playlist that stalls (held unanswered, then frozen without segments): waiting, then playing once it moves', async () => {
-    const frozen = {
-      method: 'GET',
-      path: playlistPath,
-      status: 200,
-      body: playlistWithoutSegments,
-      contentType: 'application/vnd.apple.mpegurl',
-    };
-    await theta!.sim.fault({ ...frozen, delayMs: 1500 }, frozen);
+    await theta!.sim.fault({ ...frozenPlaylist, delayMs: 1500 }, frozenPlaylist);
     const since = performance.now();
     const element = mount();
     await waitUntil(async () => (await remainingUses()) === 1, 'the playlist was not read', { timeout: 5000, interval: 25 });
@@ -138,5 +160,50 @@ describe('<theta-live-setup> preview: HLS playlist faults', function () {
     expectWaiting(element, 'while the playlist has no segments');
 
     await expectPlaying(element, 'once the playlist moves again');
+  });
+
+  it('a playlist read cut short and held open: abandoned at the read limit, waiting meanwhile, then playing', async () => {
+    const readLimitMs = 1000;
+    shortenReadLimit(readLimitMs);
+    await theta!.sim.fault({ method: 'GET', path: playlistPath, truncate: { afterBytes: 7, then: 'stall' } });
+    const element = mount();
+    await waitUntil(async () => (await remainingUses()) === 0, 'the playlist was not read', { timeout: 5000, interval: 25 });
+    const heldSince = performance.now();
+    expectWaiting(element, 'while the read is held');
+
+    await expectPlaying(element, 'after the held read');
+    // The next read follows the limit and the first pause (0.5 s); the simulator would have held the first for 2 minutes.
+    const nextRead = performance
+      .getEntriesByType('resource')
+      .find((entry) => entry.name === theta!.playbackUri && entry.startTime > heldSince);
+    expect(nextRead, 'no read after the held one').to.exist;
+    expect(nextRead!.startTime - heldSince).to.be.within(readLimitMs, readLimitMs + 2500);
+  });
+
+  it('a playlist without segments for a minute: "could not start" with Retry, and Retry plays once the playlist is back', async () => {
+    await theta!.sim.fault({ ...frozenPlaylist, times: 100 });
+    const element = mount();
+    await waitUntil(async () => (await remainingUses()) < 100, 'the playlist was not read', { timeout: 5000, interval: 25 });
+    expectWaiting(element, 'before the minute is up');
+    expect(retryButton(element), 'a Retry while waiting').to.equal(null);
+
+    skipClock(60_000);
+    await waitUntil(() => text(element).includes('The preview could not start.'), 'the preview did not give up', {
+      timeout: 3000,
+      interval: 25,
+    });
+    const retry = retryButton(element)!;
+    expect(retry.textContent?.trim()).to.equal('Retry preview');
+    expect(preview(element)!.hidden, 'the failed video is shown').to.equal(true);
+    expect(preview(element)!.hasAttribute('src'), 'the player was started').to.equal(false);
+    expect(root(element).querySelector('[role="alert"]'), 'an error box').to.equal(null);
+    await expect(element).to.be.accessible();
+
+    await fetch(`${theta!.sim.simulatorUrl}/_control/faults`, { method: 'DELETE' });
+    retry.click();
+    await element.updateComplete;
+    expect(text(element)).to.contain(waitingText);
+    expect(retryButton(element)).to.equal(null);
+    await expectPlaying(element, 'after Retry');
   });
 });
