@@ -1,8 +1,8 @@
 import { Task, TaskStatus, initialState } from '@lit/task';
 import type { ReactiveController } from 'lit';
-import type { ThetaErrorDetail, ThetaSetupStep, ThetaStreamSummary } from './events.js';
+import type { ThetaSetupStep, ThetaStreamSummary } from './events.js';
 import { LivePreview, type PreviewHost } from './live-preview.js';
-import { readProgress, writeProgress, type SavedProgress } from './saved-progress.js';
+import { readProgress, writeProgress, type SavedProgress, type SavedSelection } from './saved-progress.js';
 import { StatusWatch } from './status-watch.js';
 import { ThetaApiError, type ThetaClient, type ThetaIngestor, type ThetaStream } from './theta-client.js';
 import type { ThetaLiveSetup } from './theta-live-setup.js';
@@ -10,12 +10,10 @@ import type { ThetaLiveSetup } from './theta-live-setup.js';
 /** What the go-live step is showing. */
 export type LiveStatus = 'waiting' | 'on' | 'ended' | 'expired';
 
-/** An ingestor reserved for the stream, and where to publish to it. */
-export interface Selection {
-  ingestorId: string;
+/** An ingestor reserved for a stream, and where to publish to it. */
+export interface Selection extends SavedSelection {
   server: string;
   key: string;
-  selectedAt: number;
 }
 
 /** A call that failed, as the error box shows it. */
@@ -69,8 +67,8 @@ export class SetupFlow implements ReactiveController {
   declare readonly ingestorsTask: Task<[], ThetaIngestor[]>;
   declare readonly createTask: Task<[string], ThetaStream>;
   declare readonly selectTask: Task<[ThetaStream, string], Selection>;
-  declare readonly unselectTask: Task<[string, string]>;
-  declare readonly resumeTask: Task<[string, SavedProgress | undefined]>;
+  declare readonly unselectTask: Task<[Selection]>;
+  declare readonly resumeTask: Task<[string, SavedProgress | undefined], ThetaStream | void>;
   declare readonly deleteTask: Task<[ThetaStream]>;
   #client: SetupFlowOptions['client'];
   #emit: SetupFlowOptions['emit'];
@@ -103,14 +101,19 @@ export class SetupFlow implements ReactiveController {
     // The stream the user was setting up, or the one `stream-id` names: go on where it fits.
     this.resumeTask = this.#task(
       'load-stream',
-      ([streamId], signal) => this.#client().getStream(streamId, signal),
-      (stream, [, saved]) => {
+      ([streamId, saved], signal) =>
+        this.#client()
+          .getStream(streamId, signal)
+          // A saved stream deleted since is left like one deleted under the go-live step; a missing `stream-id` is an error.
+          .catch(saved && unlessNotFound),
+      (stream, [id, saved]) => {
+        if (!stream) return this.#deleted({ id, name: saved!.streamName }, true);
         this.stream = stream;
         const { stream_server: server, stream_key: key, status } = stream;
-        const { ingestorId, selectedAt = 0 } = saved ?? {};
+        const { streamId, ingestorId, selectedAt = 0 } = saved?.selection ?? {};
         // A live stream resumes live however long ago its ingestor was selected; a waiting one only within the window.
-        if (ingestorId && server && key && (status === 'on' || selectedAt + this.host.selectionTimeout > Date.now()))
-          this.selection = { ingestorId, server, key, selectedAt };
+        if (streamId === id && ingestorId && server && key && (status === 'on' || selectedAt + this.host.selectionTimeout > Date.now()))
+          this.selection = { streamId, ingestorId, server, key, selectedAt };
         if (this.selection || status === 'on') this.#enterLive(stream);
         else this.#showIngestors();
       },
@@ -134,45 +137,33 @@ export class SetupFlow implements ReactiveController {
     );
     this.deleteTask = this.#task(
       'delete-stream',
-      async ([stream], signal) => {
-        try {
-          await this.#client().deleteStream(stream.id, signal);
-        } catch (error) {
-          // Already gone (deleted elsewhere): what the user asked for.
-          if (!notFound(error)) throw error;
-        }
-      },
+      // Already gone (deleted elsewhere): what the user asked for.
+      ([stream], signal) => this.#client().deleteStream(stream.id, signal).catch(unlessNotFound),
       (_, [stream]) => this.#deleted(stream),
     );
     this.selectTask = this.#task(
       'select-ingestor',
       async ([stream, ingestorId], signal) => {
         const previous = this.selection;
-        if (previous && previous.ingestorId !== ingestorId && this.#remaining() > 0 && this.liveStatus !== 'on') {
-          // Only one ingestor at a time: release the one chosen before, so it does not stay reserved.
-          await this.#client().unselectIngestor(previous.ingestorId, signal);
-          this.selection = undefined;
-          this.#emit('theta-ingestor-unselected', { streamId: stream.id, ingestorId: previous.ingestorId });
-        }
-        const { stream_server: server, stream_key: key } = await this.#client().selectIngestor(ingestorId, stream.id, signal);
-        return { ingestorId, server, key, selectedAt: Date.now() };
+        // Only one ingestor at a time: release the one chosen before (for this stream or another), so it does not stay
+        // reserved, unless it is in use or the service let it lapse. One whose stream was deleted is gone already.
+        if (previous && this.#remaining() > 0 && this.liveStatus === 'waiting') await this.#release(previous, signal);
+        const streamId = stream.id;
+        const { stream_server: server, stream_key: key } = await this.#client().selectIngestor(ingestorId, streamId, signal);
+        return { streamId, ingestorId, server, key, selectedAt: Date.now() };
       },
       (selection, [stream]) => {
-        const { ingestorId, server, key, selectedAt } = (this.selection = selection);
+        const { streamId, ingestorId, server, key, selectedAt } = (this.selection = selection);
         const expiresAt = selectedAt + this.host.selectionTimeout;
         this.keyRevealed = false;
-        this.#emit('theta-ingestor-selected', { streamId: stream.id, ingestorId, server, key, expiresAt });
+        this.#emit('theta-ingestor-selected', { streamId, ingestorId, server, key, expiresAt });
         this.#enterLive(stream);
       },
     );
     this.unselectTask = this.#task(
       'unselect-ingestor',
-      ([, ingestorId], signal) => this.#client().unselectIngestor(ingestorId, signal),
-      (_, [streamId, ingestorId]) => {
-        this.#emit('theta-ingestor-unselected', { streamId, ingestorId });
-        this.selection = undefined;
-        this.#showIngestors();
-      },
+      ([selection], signal) => this.#release(selection, signal),
+      () => this.#showIngestors(),
     );
   }
 
@@ -229,10 +220,10 @@ export class SetupFlow implements ReactiveController {
   }
 
   selectIngestor(ingestorId: string): void {
-    const stream = this.stream;
+    const { stream, selection } = this;
     if (!stream) return;
     // Still ours: go back to it rather than asking the service again.
-    if (this.selection?.ingestorId === ingestorId && this.#remaining() > 0) this.#enterLive(stream);
+    if (selection?.ingestorId === ingestorId && selection.streamId === stream.id && this.#remaining() > 0) this.#enterLive(stream);
     else this.#act(this.selectTask, [stream, ingestorId]);
   }
 
@@ -244,11 +235,11 @@ export class SetupFlow implements ReactiveController {
   }
 
   unselect(): void {
-    const { stream, selection } = this;
-    if (!stream || !selection) return;
+    const { selection } = this;
+    if (!selection) return;
     // The service may take long to release it: the step shows for how long, on the clock of the countdown.
     this.#releasingSince = this.#watch.now = Date.now();
-    this.#act(this.unselectTask, [stream.id, selection.ingestorId]);
+    this.#act(this.unselectTask, [selection]);
   }
 
   back(): void {
@@ -289,19 +280,27 @@ export class SetupFlow implements ReactiveController {
   }
 
   /**
-   * The stream is gone: deleted with the Delete button (which keeps the focus where the user goes on), or elsewhere
-   * while the go-live step showed it (which goes back to the stream step, forgetting the selection that went with it).
+   * The stream is gone, and the service freed its ingestor: deleted with the Delete button (which keeps the focus where
+   * the user goes on), or elsewhere while the go-live step showed it or before saved progress resumed it (which goes
+   * back to the stream step). Saved progress may not know the name.
    */
-  #deleted({ id, name }: ThetaStream, elsewhere?: boolean): void {
+  #deleted({ id, name }: { id: string; name?: string }, elsewhere?: boolean): void {
     this.streams = this.streams?.filter((other) => other.id !== id);
-    this.announcement = `${name} was deleted.`;
+    if (this.selection?.streamId === id) this.selection = undefined;
+    this.announcement = `${name || 'The saved stream'} was deleted.`;
     this.#emit('theta-stream-deleted', { streamId: id });
     if (!elsewhere) void this.askDelete(undefined, 'stream-name');
     else {
-      this.selection = undefined;
       this.step = 'stream';
       this.back();
     }
+  }
+
+  /** Releases the selection; one the service freed already (404) counts as released. */
+  async #release({ streamId, ingestorId }: Selection, signal: AbortSignal): Promise<void> {
+    await this.#client().unselectIngestor(ingestorId, signal).catch(unlessNotFound);
+    this.selection = undefined;
+    this.#emit('theta-ingestor-unselected', { streamId, ingestorId });
   }
 
   #showIngestors(): void {
@@ -381,11 +380,15 @@ export class SetupFlow implements ReactiveController {
     if (task.status !== TaskStatus.PENDING) void task.run(args);
   }
 
-  /** Shows a failed call in the error box (with what Retry does) and reports it as `theta-error`. */
+  /**
+   * Shows a failed call in the error box (with what Retry does) and reports it as `theta-error`: the client's code,
+   * status and message, or `network` (no answer) for anything else that went wrong on the way.
+   */
   #report(action: string, error: unknown, retry: () => void): void {
-    const detail = errorDetail(this.step, action, error);
-    this.failure = { action, message: detail.message, retry };
-    this.#emit('theta-error', detail);
+    const { code, status, message } =
+      error instanceof ThetaApiError ? error : { code: 'network' as const, status: undefined, message: String(error) };
+    this.failure = { action, message, retry };
+    this.#emit('theta-error', { step: this.step, action, code, status, message });
     this.host.requestUpdate();
   }
 
@@ -397,26 +400,18 @@ export class SetupFlow implements ReactiveController {
     const { stream } = this;
     // An expired selection is kept to select again, but a reload must not resume it.
     const selection = this.liveStatus === 'expired' ? undefined : this.selection;
-    writeProgress(
-      this.#storageKey,
-      stream && { streamId: stream.id, streamName: stream.name, ingestorId: selection?.ingestorId, selectedAt: selection?.selectedAt },
-    );
+    writeProgress(this.#storageKey, stream && { streamId: stream.id, streamName: stream.name, selection });
   }
 }
 
 /** The service's answer that the stream is not there (any more). */
 const notFound = (error: unknown) => error instanceof ThetaApiError && error.status === 404;
 
+/** Rethrows any failure but that answer. */
+const unlessNotFound = (error: unknown) => {
+  if (!notFound(error)) throw error;
+};
+
 function summary(stream: ThetaStream): ThetaStreamSummary {
   return { id: stream.id, name: stream.name, status: stream.status };
-}
-
-/**
- * The `theta-error` detail of a failed call: the client's code, status and message, or `network` (no answer) for
- * anything else that went wrong on the way.
- */
-function errorDetail(step: ThetaSetupStep, action: string, error: unknown): ThetaErrorDetail {
-  const { code, status, message } =
-    error instanceof ThetaApiError ? error : { code: 'network' as const, status: undefined, message: String(error) };
-  return { step, action, code, status, message };
 }

@@ -97,9 +97,11 @@ function streamStep(flow: SetupFlow) {
 }
 
 function ingestorStep(flow: SetupFlow) {
-  const { ingestors, highlighted } = flow;
+  const { ingestors, highlighted, selection } = flow;
   const highlight = (ingestorId: string | undefined) => flow.highlight(ingestorId);
-  const selectedId = flow.selection?.ingestorId;
+  // Selected for this stream. One selected for another stream is shown as the service reports it, but can be selected
+  // here: the selection moves to this stream.
+  const selectedId = selection?.streamId === flow.stream?.id ? selection?.ingestorId : undefined;
   return html`<h2 part="heading">2. Choose an edge ingestor</h2>
     <p>For the stream <strong>${flow.stream?.name ?? ''}</strong>. The nearest ingestor usually gives the best result.</p>
     ${
@@ -122,7 +124,7 @@ function ingestorStep(flow: SetupFlow) {
                 </thead>
                 <tbody @mouseleave=${() => highlight(undefined)} @focusout=${() => highlight(undefined)}>
                   ${ingestors.map((ingestor, index) => {
-                    const ours = ingestor.id === selectedId;
+                    const ours = ingestor.id === selection?.ingestorId;
                     return html`<tr
                       class=${ingestor.id === highlighted ? 'highlighted' : ''}
                       @mouseenter=${() => highlight(ingestor.id)}
@@ -130,7 +132,7 @@ function ingestorStep(flow: SetupFlow) {
                     >
                       <td id=${`ingestor-${index}`}>
                         ${ingestor.ip ?? ingestor.id} ${index === 0 ? html`<span class="badge nearest">Nearest</span>` : nothing}
-                        ${ours ? html`<span class="badge">Selected</span>` : nothing}
+                        ${ingestor.id === selectedId ? html`<span class="badge">Selected</span>` : nothing}
                       </td>
                       <td>${ingestor.state}</td>
                       <td>${ingestor.stakes === null ? '–' : ingestor.stakes.toLocaleString()}</td>

@@ -26,7 +26,7 @@ const localHosts = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
  *
  * @fires {CustomEvent<ThetaStreamCreatedDetail>} theta-stream-created - A stream was created.
  * @fires {CustomEvent<ThetaStreamSelectedDetail>} theta-stream-selected - A stream was picked.
- * @fires {CustomEvent<ThetaStreamDeletedDetail>} theta-stream-deleted - A stream was deleted: by the user, after confirming, or elsewhere while the go-live step showed it.
+ * @fires {CustomEvent<ThetaStreamDeletedDetail>} theta-stream-deleted - A stream was deleted: by the user, after confirming, or elsewhere while the go-live step showed it or since the saved progress named it.
  * @fires {CustomEvent<ThetaIngestorSelectedDetail>} theta-ingestor-selected - An ingestor was reserved: server, key, expiry.
  * @fires {CustomEvent<ThetaIngestorUnselectedDetail>} theta-ingestor-unselected - The ingestor was released.
  * @fires {CustomEvent<ThetaStatusChangeDetail>} theta-status-change - The stream went live (`on`) or ended (`off`).

@@ -6,8 +6,10 @@ import { ThetaSimulatorHandle } from '../support/simulators.js';
 
 /**
  * The Theta faults of the fault matrix where the service and the page disagree: a create the service carried out but
- * whose answer was lost, a selection the service let lapse while the page still counted down, and a stream deleted
- * while the go-live step showed it. Each test drives the element against the simulator behind the proxy.
+ * whose answer was lost, a selection the service let lapse while the page still counted down, a stream deleted while
+ * the go-live step showed it or before saved progress resumed it, a selection the page remembers for another stream
+ * or for a deleted one, and a release of what the service freed already. Each test drives the element against the
+ * simulator behind the proxy.
  */
 
 let simulator: ThetaSimulatorHandle | undefined;
@@ -25,8 +27,11 @@ type Listed = { id: string; name: string };
 
 const root = (element: ThetaLiveSetup) => element.shadowRoot!;
 const text = (element: ThetaLiveSetup) => root(element).textContent?.replace(/\s+/g, ' ') ?? '';
-const button = (element: ThetaLiveSetup, name: string) =>
-  [...root(element).querySelectorAll('button')].find((candidate) => candidate.textContent?.trim() === name);
+const buttons = (element: ThetaLiveSetup, name: string) =>
+  [...root(element).querySelectorAll('button')].filter((candidate) => candidate.textContent?.trim() === name);
+const button = (element: ThetaLiveSetup, name: string) => buttons(element, name)[0];
+const alert = (element: ThetaLiveSetup) => root(element).querySelector('[role="alert"]');
+const announced = (element: ThetaLiveSetup) => root(element).querySelector('[role="status"]')?.textContent;
 
 async function until(condition: () => unknown, message: string, timeout = 5000): Promise<void> {
   await waitUntil(condition, message, { timeout, interval: 25 });
@@ -44,13 +49,41 @@ async function setup(
 ): Promise<{ element: ThetaLiveSetup; sim: ThetaSimulatorHandle }> {
   const sim = (simulator = await ThetaSimulatorHandle.start(options));
   await prepare?.(sim);
+  const element = mount(sim);
+  await until(() => element.currentStep === 'stream' && !text(element).includes('Loading'), 'the streams were not listed');
+  return { element, sim };
+}
+
+/** An element on `sim`, in the page; `listen` adds listeners before it begins. */
+function mount(sim: ThetaSimulatorHandle, listen?: (element: ThetaLiveSetup) => void): ThetaLiveSetup {
   const element = document.createElement('theta-live-setup');
   element.setAttribute('api-base', sim.apiBase);
   element.setAttribute('poll-interval', '250');
+  listen?.(element);
   elements.push(element);
   document.body.append(element);
-  await until(() => element.currentStep === 'stream' && !text(element).includes('Loading'), 'the streams were not listed');
-  return { element, sim };
+  return element;
+}
+
+/** The details of `element`'s events of these names from now on, by name. */
+function record(element: ThetaLiveSetup, names: Array<keyof HTMLElementEventMap>): Record<string, unknown[]> {
+  const seen: Record<string, unknown[]> = {};
+  for (const name of names) {
+    seen[name] = [];
+    element.addEventListener(name, (event) => seen[name].push((event as CustomEvent).detail));
+  }
+  return seen;
+}
+
+/** The progress the element saved (it saves under one key). */
+const savedProgress = () => JSON.parse(sessionStorage.getItem(sessionStorage.key(0)!)!) as Record<string, unknown>;
+
+/** Goes back from the go-live step to the stream step, which lists the account's streams. */
+async function backToStreams(element: ThetaLiveSetup): Promise<void> {
+  await press(element, 'Back');
+  await until(() => element.currentStep === 'ingestor', 'not back at the ingestor step');
+  await press(element, 'Back');
+  await until(() => element.currentStep === 'stream' && button(element, 'Use this stream'), 'the streams were not listed');
 }
 
 async function createStream(element: ThetaLiveSetup, name: string): Promise<void> {
@@ -118,9 +151,94 @@ describe('<theta-live-setup> when the service and the page disagree', function (
     await until(() => element.currentStep === 'stream', 'not back at the stream step');
     expect(deleted).to.deep.equal([streamId]);
     await element.updateComplete;
-    expect(root(element).querySelector('[role="alert"]'), 'an error box').to.equal(null);
-    expect(root(element).querySelector('[role="status"]')?.textContent).to.equal('Show was deleted.');
+    expect(alert(element), 'an error box').to.equal(null);
+    expect(announced(element)).to.equal('Show was deleted.');
     expect(sessionStorage.length, 'saved progress').to.equal(0);
     await until(() => text(element).includes('No streams yet'), 'the deleted stream is still listed');
+  });
+
+  it('resumes saved progress of a stream deleted since at the stream step, named or not, without an error', async () => {
+    const { element, sim } = await setup();
+    const selected = oneEvent(element, 'theta-ingestor-selected');
+    const streamId = await goLive(element);
+    const { ingestorId } = (await selected).detail;
+    const storageKey = sessionStorage.key(0)!;
+    // As saved before selections named their stream, and without a name.
+    const nameless = JSON.stringify({ streamId, ingestorId, selectedAt: Date.now() });
+    element.remove();
+    await sim.api('DELETE', `/stream/${streamId}`);
+
+    for (const [name, announcement] of [
+      ['named', 'Show was deleted.'],
+      ['nameless', 'The saved stream was deleted.'],
+    ]) {
+      if (name === 'nameless') sessionStorage.setItem(storageKey, nameless);
+      let events: Record<string, unknown[]> = {};
+      const reloaded = mount(sim, (element) => (events = record(element, ['theta-stream-deleted', 'theta-error'])));
+      await until(() => announced(reloaded) === announcement || alert(reloaded), `${name}: the deletion was not announced`);
+      expect(alert(reloaded)?.textContent, `${name}: an error box`).to.equal(undefined);
+      expect(reloaded.currentStep, name).to.equal('stream');
+      expect(events['theta-stream-deleted'], name).to.deep.equal([{ streamId }]);
+      expect(events['theta-error'], name).to.deep.equal([]);
+      expect(sessionStorage.length, `${name}: saved progress`).to.equal(0);
+      await until(() => text(reloaded).includes('No streams yet'), `${name}: the streams were not listed`);
+      reloaded.remove();
+    }
+  });
+
+  it("selects the same ingestor for another stream afresh: that stream's key, the first stream's selection released", async () => {
+    const { element, sim } = await setup();
+    const first = oneEvent(element, 'theta-ingestor-selected');
+    const firstStreamId = await goLive(element);
+    const { ingestorId, key: firstKey } = (await first).detail;
+    await backToStreams(element);
+    await createStream(element, 'Other');
+    await until(() => element.currentStep === 'ingestor' && button(element, 'Select'), 'no ingestors for the other stream');
+    const events = record(element, ['theta-ingestor-selected', 'theta-ingestor-unselected', 'theta-error']);
+
+    await press(element, 'Select');
+    await until(() => element.currentStep === 'live' || alert(element), 'neither went on nor failed');
+    expect(events['theta-ingestor-selected'], 'selections').to.have.length(1);
+    const [selected] = events['theta-ingestor-selected'] as Array<{ streamId: string; ingestorId: string; key: string }>;
+    expect(selected.streamId).not.to.equal(firstStreamId);
+    expect(selected.ingestorId).to.equal(ingestorId);
+    expect(events['theta-ingestor-unselected']).to.deep.equal([{ streamId: firstStreamId, ingestorId }]);
+    expect(events['theta-error']).to.deep.equal([]);
+    const other = (await sim.api<Answer<{ stream_key: string }>>('GET', `/stream/${selected.streamId}`)).body;
+    expect(selected.key).to.equal(other.stream_key);
+    expect(selected.key).not.to.equal(firstKey);
+    await press(element, 'Show key');
+    await until(() => text(element).includes(other.stream_key), "the other stream's key is not shown");
+    expect(text(element)).not.to.contain(firstKey);
+    const saved = savedProgress().selection;
+    expect(saved).to.deep.include({ streamId: selected.streamId, ingestorId });
+    expect(saved, 'what is fetched again').not.to.have.any.keys('server', 'key');
+  });
+
+  it('never releases the selection of a deleted stream, and takes a release answered 404 as done', async () => {
+    const { element, sim } = await setup();
+    await goLive(element);
+    await backToStreams(element);
+    await press(element, 'Delete');
+    await press(element, 'Delete stream');
+    await until(() => text(element).includes('No streams yet'), 'the stream was not deleted');
+    await createStream(element, 'Other');
+    await until(() => buttons(element, 'Select').length > 1, 'no ingestors for the other stream');
+    const events = record(element, ['theta-ingestor-selected', 'theta-ingestor-unselected', 'theta-error']);
+
+    // Not the ingestor the deleted stream had: the service freed that one with the stream.
+    buttons(element, 'Select')[1].click();
+    await until(() => element.currentStep === 'live' || alert(element), 'neither went on nor failed');
+    expect(events['theta-error']).to.deep.equal([]);
+    expect(events['theta-ingestor-unselected'], 'a release').to.deep.equal([]);
+    const [selected] = events['theta-ingestor-selected'] as Array<{ streamId: string; ingestorId: string }>;
+
+    // The service answers a release with 404, as for an ingestor it freed already.
+    await sim.fault({ method: 'PUT', path: '/unselect$', status: 404, body: '{"status":"error","message":"Not found"}' });
+    await press(element, 'Unselect');
+    await until(() => element.currentStep === 'ingestor', 'not back at the ingestor step');
+    expect(events['theta-ingestor-unselected']).to.deep.equal([{ streamId: selected.streamId, ingestorId: selected.ingestorId }]);
+    expect(events['theta-error']).to.deep.equal([]);
+    expect(alert(element), 'an error box').to.equal(null);
   });
 });
