@@ -19,7 +19,6 @@ export interface SignalingReceipt {
   /** Text to send back: the cumulative `{"ack": n}`, present when the frame carried an `ackid`. */
   ack?: string;
   heartbeat?: boolean;
-  malformed?: boolean;
 }
 
 /** Larger frames are refused unread: an offer with its candidates is a few kilobytes. */
@@ -76,7 +75,7 @@ export class SignalingProtocol {
   /** Reads one server text frame: what to act on, and the acknowledgement to send back. */
   receive(text: string): SignalingReceipt {
     const message = typeof text === 'string' && text.length <= maxFrameChars ? parseJson(text) : undefined;
-    if (!isRecord(message)) return { events: [], malformed: true };
+    if (!isRecord(message)) return { events: [] };
     // Any truthy `hb` is a heartbeat, so `{"hb": 0}` is read as an ordinary message, as Kit's own client does.
     if (message.hb) return { events: [], heartbeat: true };
     const { ack, ackid } = message;
@@ -89,7 +88,7 @@ export class SignalingProtocol {
     if (ackid == null) return ack === undefined ? this.#dispatch(message) : { events: [] };
     const received = toNumber(ackid);
     // Only a positive whole number is an ackid: one like 1e300 would make every later message look like a duplicate.
-    if (!Number.isSafeInteger(received) || received <= 0) return { events: [], malformed: true };
+    if (!Number.isSafeInteger(received) || received <= 0) return { events: [] };
     // Ackids increase but need not be consecutive; anything not above the highest seen is a re-sent duplicate.
     const receipt: SignalingReceipt = received > this.#maxReceivedAckId ? this.#dispatch(message) : { events: [] };
     receipt.ack = JSON.stringify({ ack: (this.#maxReceivedAckId = Math.max(this.#maxReceivedAckId, received)) });
@@ -99,7 +98,7 @@ export class SignalingProtocol {
   #dispatch({ peer_info: info, peer_msg: envelope, error }: Record<string, unknown>): SignalingReceipt {
     if (isRecord(info)) {
       const id = toNumber(info.id);
-      if (!Number.isFinite(id)) return { events: [], malformed: true };
+      if (!Number.isFinite(id)) return { events: [] };
       const name = typeof info.name === 'string' ? info.name : '';
       if (name === this.peerName || !this.#ownId) this.#ownId = id;
       return { events: [{ type: 'peer-info', id, name }] };
@@ -110,9 +109,7 @@ export class SignalingProtocol {
       if (envelope.msg === 'BYE') return { events: [{ type: 'bye' }] };
       // `msg` is a JSON string on the wire; an object is accepted as it is.
       const inner = parseJson(envelope.msg);
-      return isRecord(inner)
-        ? { events: [{ type: 'peer-message', from: this.#serverId, message: inner }] }
-        : { events: [], malformed: true };
+      return isRecord(inner) ? { events: [{ type: 'peer-message', from: this.#serverId, message: inner }] } : { events: [] };
     }
     // Kit sends a word (`peerRemoved`); a message in any other shape is read as an HTTP error's would be.
     return { events: error ? [{ type: 'error', error: readServerMessage(error) ?? JSON.stringify(error) }] : [] };
@@ -139,18 +136,16 @@ export interface SignalingBase {
   path?: string;
 }
 
-/** The sign-in URL: `<ws|wss>://host:port[/path]/sign_in?peer_id=<name>&version=2[&query][&reconnect=1]`. */
-export function signInUrl(base: SignalingBase, peerName: string, options: { reconnect?: boolean; query?: string } = {}): string {
+/** The sign-in URL: `<ws|wss>://host:port[/path]/sign_in?peer_id=<name>&version=2[&reconnect=1]`. */
+export function signInUrl(base: SignalingBase, peerName: string, options: { reconnect?: boolean } = {}): string {
   const host = base.host.includes(':') && !base.host.startsWith('[') ? `[${base.host}]` : base.host;
   // Without trailing slashes, with a leading one, and with `/sign_in` at the end unless it is there already.
   const path = (base.path ?? '')
     .replace(/\/+$/, '')
     .replace(/^(?=[^/])/, '/')
     .replace(/(\/sign_in)?$/, '/sign_in');
-  const query = options.query?.replace(/^[?&]+/, '');
   return (
     `${base.secure ? 'wss' : 'ws'}://${host}:${base.port}${path}?peer_id=${encodeURIComponent(peerName)}&version=2` +
-    (query ? `&${query}` : '') +
     (options.reconnect ? '&reconnect=1' : '')
   );
 }
