@@ -1,40 +1,14 @@
 import { Task, TaskStatus, initialState } from '@lit/task';
 import type { ReactiveController } from 'lit';
 import type { ThetaSetupStep, ThetaStreamSummary } from './events.js';
-import { LivePreview, type PreviewHost } from './live-preview.js';
-import { readProgress, writeProgress, type SavedProgress, type SavedSelection } from './saved-progress.js';
+import { LivePreview } from './live-preview.js';
+import { readProgress, writeProgress, type SavedProgress } from './saved-progress.js';
 import { StatusWatch } from './status-watch.js';
-import { ThetaApiError, type ThetaClient, type ThetaIngestor, type ThetaStream } from './theta-client.js';
-import type { ThetaLiveSetup } from './theta-live-setup.js';
+import { ThetaApiError, type ThetaIngestor, type ThetaStream } from './theta-client.js';
 
-/** What the go-live step is showing. */
-export type LiveStatus = 'waiting' | 'on' | 'ended' | 'expired';
+import type { Failure, LiveStatus, Selection, SetupFlowOptions, SetupHost } from './setup-flow.types.js';
 
-/** An ingestor reserved for a stream, and where to publish to it. */
-export interface Selection extends SavedSelection {
-  server: string;
-  key: string;
-}
-
-/** A call that failed, as the error box shows it. */
-export interface Failure {
-  action: string;
-  message: string;
-  retry: () => void;
-}
-
-/** The element, whose settings the steps read. */
-export type SetupHost = PreviewHost &
-  Pick<ThetaLiveSetup, 'apiBase' | 'serviceAccountId' | 'streamId' | 'streamName' | 'pollInterval' | 'selectionTimeout'>;
-
-type EventDetail<K extends keyof HTMLElementEventMap> = HTMLElementEventMap[K] extends CustomEvent<infer D> ? D : never;
-
-export interface SetupFlowOptions {
-  /** The client of every call; the host builds it again when its settings change. */
-  client: () => ThetaClient;
-  /** Dispatches one of the element's events. */
-  emit: <K extends keyof HTMLElementEventMap>(name: K, detail: EventDetail<K>) => void;
-}
+export type * from './setup-flow.types.js';
 
 /**
  * The three steps of the setup: which one shows, what each has loaded, and the calls that move between them. Each

@@ -1,0 +1,33 @@
+import type { PreviewHost } from './live-preview.js';
+import type { SavedSelection } from './saved-progress.js';
+import type { ThetaLiveSetup } from './theta-live-setup.js';
+import type { ThetaClient } from './theta-client.js';
+
+/** What the go-live step is showing. */
+export type LiveStatus = 'waiting' | 'on' | 'ended' | 'expired';
+
+/** An ingestor reserved for a stream, and where to publish to it. */
+export interface Selection extends SavedSelection {
+  server: string;
+  key: string;
+}
+
+/** A call that failed, as the error box shows it. */
+export interface Failure {
+  action: string;
+  message: string;
+  retry: () => void;
+}
+
+/** The element, whose settings the steps read. */
+export type SetupHost = PreviewHost &
+  Pick<ThetaLiveSetup, 'apiBase' | 'serviceAccountId' | 'streamId' | 'streamName' | 'pollInterval' | 'selectionTimeout'>;
+
+type EventDetail<K extends keyof HTMLElementEventMap> = HTMLElementEventMap[K] extends CustomEvent<infer D> ? D : never;
+
+export interface SetupFlowOptions {
+  /** The client of every call; the host builds it again when its settings change. */
+  client: () => ThetaClient;
+  /** Dispatches one of the element's events. */
+  emit: <K extends keyof HTMLElementEventMap>(name: K, detail: EventDetail<K>) => void;
+}
