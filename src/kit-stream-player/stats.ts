@@ -30,7 +30,8 @@ export class StatsSampler {
     const frames = number(inbound.framesDecoded);
     const previous = this.#previous;
     this.#previous = { time, bytes, frames };
-    const seconds = previous ? (time - previous.time) / 1000 : 0;
+    // Counters that went down belong to a new inbound stream: rates are measured from this sample on.
+    const seconds = previous && bytes >= previous.bytes && frames >= previous.frames ? (time - previous.time) / 1000 : 0;
     return {
       fps: seconds > 0 ? round((frames - previous!.frames) / seconds) : number(inbound.framesPerSecond),
       bitrate: seconds > 0 ? round(((bytes - previous!.bytes) * 8) / 1000 / seconds) : 0,
