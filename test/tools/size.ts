@@ -11,13 +11,15 @@ import { cdnDir } from './paths.js';
 
 /**
  * Gzip budgets in bytes, Lit included, counted as binary kilobytes (1 kB = 1024 bytes, as gzip and most CDNs report
- * sizes). A classic-script file has its module's budget. Targets: 18 kB for each element and 28 kB for both. The Kit
- * element stands at about 20.8 kB since it learned Kit's own protocol (binary input, cursor, nvstSdp), so its
- * enforced budget is 21 kB, and the combined file's 32 kB, until the cuts that reach the targets are made.
+ * sizes). A classic-script file has its module's budget. Targets: 18 kB for each element and 28 kB for both. Enforced
+ * until the cuts that reach the targets are made: 21 kB for the Kit element, which stands at about 20.8 kB since it
+ * learned Kit's own protocol (binary input, cursor, nvstSdp); 19 kB for the Theta element, which stands at about
+ * 18.5 kB since it runs its steps on `@lit/task` (about 0.55 kB) and recovers from more faults (lost answers, a
+ * selection lapsed or a stream deleted on the service, a stalled preview); and 32 kB for both.
  */
 export const gzipBudgets: Record<string, number> = {
   'kit-stream-player': 21 * 1024,
-  'theta-live-setup': 18 * 1024,
+  'theta-live-setup': 19 * 1024,
   'live-stream-elements': 32 * 1024,
 };
 
