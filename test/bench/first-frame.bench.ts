@@ -8,13 +8,11 @@
  *
  * `BENCH_RUNS` sets the measured runs per client (default 25); input latency is taken in the first ten of them.
  */
-import { fileURLToPath } from 'node:url';
-import { startDevServer } from '@web/dev-server';
-import { esbuildPlugin } from '@web/dev-server-esbuild';
 import puppeteer, { type Page } from 'puppeteer-core';
 import { startKitSimulator, type KitSimulator } from '../../demo/simulators/kit/kit-simulator.js';
 import { createKitMediaFactory } from '../../demo/simulators/kit/media/index.js';
 import { chromeArgs, findChrome } from '../support/chrome.js';
+import { startPageServer } from './page-server.js';
 
 type ClientName = 'element' | 'baseline';
 
@@ -26,7 +24,6 @@ const inputRuns = Math.min(runs, 10);
 /** Pointer events of each kind per input run, and the time between them. */
 const eventsPerRun = 20;
 const spacingMs = 50;
-const rootDir = fileURLToPath(new URL('../..', import.meta.url));
 
 /** One input event as the simulator records it: `receivedAt` is its wall-clock arrival time in ms. */
 interface RecordedInput {
@@ -36,20 +33,7 @@ interface RecordedInput {
 }
 
 const kit = await startKitSimulator({ readyAfterMs: 0, media: createKitMediaFactory() });
-const server = await startDevServer({
-  config: {
-    rootDir,
-    port: 0,
-    hostname: '127.0.0.1',
-    nodeResolve: { exportConditions: ['production'] },
-    plugins: [esbuildPlugin({ ts: true, target: 'es2022', tsconfig: fileURLToPath(new URL('../../tsconfig.json', import.meta.url)) })],
-  },
-  readCliArgs: false,
-  readFileConfig: false,
-  logStartMessage: false,
-});
-const address = server.server?.address();
-const port = typeof address === 'object' && address ? address.port : 0;
+const { server, port } = await startPageServer();
 const browser = await puppeteer.launch({ executablePath: findChrome(), headless: true, args: chromeArgs });
 
 try {

@@ -14,8 +14,6 @@
  *   that has focus, then all removed: time until every session is terminated and every peer and socket closed.
  */
 import { fileURLToPath } from 'node:url';
-import { startDevServer } from '@web/dev-server';
-import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { build } from 'esbuild';
 import puppeteer, { type CDPSession, type Page } from 'puppeteer-core';
 import { startKitSimulator, type KitSimulator } from '../../demo/simulators/kit/kit-simulator.js';
@@ -25,6 +23,7 @@ import { startThetaSimulator, type ThetaSimulator } from '../../demo/simulators/
 import { createThetaProxy } from '../../src/theta-proxy/index.js';
 import { serveFetchHandler } from '../../src/theta-proxy/node-server.js';
 import { chromeArgs, findChrome } from '../support/chrome.js';
+import { startPageServer } from './page-server.js';
 import type { ResourceCounts } from '../support/page-resources.js';
 
 const cycles = wholeNumber('LEAKS_CYCLES', 100);
@@ -32,7 +31,6 @@ const thetaCycles = wholeNumber('LEAKS_THETA_CYCLES', 100);
 const warmup = 3;
 const playerCount = 8;
 const pollMs = 250;
-const rootDir = fileURLToPath(new URL('../..', import.meta.url));
 
 /** What one batch of cycles left behind, and what it cost. */
 interface Batch {
@@ -64,20 +62,7 @@ const proxy = await serveFetchHandler(
   createThetaProxy({ serviceAccountId: account.id, serviceAccountSecret: account.secret, upstream: theta.url, allowedOrigins: '*' }),
   { host: '127.0.0.1', port: 0 },
 );
-const server = await startDevServer({
-  config: {
-    rootDir,
-    port: 0,
-    hostname: '127.0.0.1',
-    nodeResolve: { exportConditions: ['production'] },
-    plugins: [esbuildPlugin({ ts: true, target: 'es2022', tsconfig: fileURLToPath(new URL('../../tsconfig.json', import.meta.url)) })],
-  },
-  readCliArgs: false,
-  readFileConfig: false,
-  logStartMessage: false,
-});
-const address = server.server?.address();
-const port = typeof address === 'object' && address ? address.port : 0;
+const { server, port } = await startPageServer();
 const browser = await puppeteer.launch({
   executablePath: findChrome(),
   headless: true,
