@@ -61,7 +61,7 @@ export default {
   files: ['test/**/*.test.ts', '!test/**/*.node.test.ts'],
   nodeResolve: true,
   concurrency: 1,
-  testsFinishTimeout: 240_000,
+  testsFinishTimeout: 420_000,
   testFramework: { config: { timeout: 20_000 } },
   browsers: [
     chromeLauncher({
