@@ -473,8 +473,9 @@ describe('Kit signaling server: acknowledgements and bounds', () => {
     const client = await RawClient.signIn(server.port);
     await waitFor('a heartbeat', () => client.frames.some((frame) => 'hb' in frame));
     client.sendJson({ ack: client.frames.find((frame) => 'hb' in frame)!['hb'] });
-    await waitFor('the violation', () => server.violations().length > 0);
-    assert.match(server.violations()[0]!, /ack 1000000 for a message never sent \(highest ackid sent 3\)/);
+    // On a loaded machine the client may also be late to acknowledge the sign-in messages: look for this violation.
+    const heartbeatAck = /ack 1000000 for a message never sent \(highest ackid sent 3\)/;
+    await waitFor('the violation', () => server.violations().some((violation) => heartbeatAck.test(violation)));
   });
 
   it('flags server messages left unacknowledged for more than two heartbeat periods, once each', async () => {
