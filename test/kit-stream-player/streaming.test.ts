@@ -1,8 +1,9 @@
 import { expect, oneEvent, waitUntil } from '@open-wc/testing';
 import '../../src/kit-stream-player/index.js';
 import { KitSignalingConnector, type KitStreamPlayer } from '../../src/kit-stream-player/index.js';
-import type { KitMessageDetail, KitSessionReadyDetail, KitStatsDetail } from '../../src/kit-stream-player/events.js';
+import type { KitSessionReadyDetail, KitStatsDetail } from '../../src/kit-stream-player/events.js';
 import { KitSimulatorHandle } from '../support/simulators.js';
+import { nextAppMessage } from '../support/kit-events.js';
 
 type Route = { description: string; source_port: number; destination_port: number };
 
@@ -112,17 +113,6 @@ function routesOf(ready: KitSessionReadyDetail): Route[] {
   return (ready.routes as Record<string, Route[]>)[ready.host];
 }
 
-async function message(element: KitStreamPlayer, eventType: string): Promise<KitMessageDetail> {
-  return new Promise((resolve) => {
-    const listener = (event: CustomEvent<KitMessageDetail>) => {
-      if (event.detail.eventType !== eventType) return;
-      element.removeEventListener('kit-message', listener);
-      resolve(event.detail);
-    };
-    element.addEventListener('kit-message', listener);
-  });
-}
-
 afterEach(async () => {
   for (const element of players.splice(0)) element.remove();
   await simulator?.close();
@@ -224,13 +214,13 @@ describe('<kit-stream-player> streaming', function () {
   it('exchanges app messages on control_channel in the wire form Kit reads', async () => {
     const { element, sim, ready } = await streamingPlayer({ 'usd-stage-uri': 'omniverse://demo/warehouse.usd' });
     await oneEvent(element, 'kit-connected');
-    const loading = message(element, 'loadingStateResponse');
+    const loading = nextAppMessage(element, 'loadingStateResponse');
     element.sendMessage('loadingStateQuery', {});
     expect((await loading).payload).to.deep.include({ loading_state: 'idle', url: 'omniverse://demo/warehouse.usd' });
-    const children = message(element, 'getChildrenResponse');
+    const children = nextAppMessage(element, 'getChildrenResponse');
     element.sendMessage('getChildrenRequest', { prim_path: '/World', filters: ['USDGeom'] });
     expect((await children).payload).to.have.property('prim_path', '/World');
-    const opened = message(element, 'openedStageResult');
+    const opened = nextAppMessage(element, 'openedStageResult');
     element.sendMessage('openStageRequest', { url: 'omniverse://demo/office.usd' });
     expect((await opened).payload).to.deep.include({ url: 'omniverse://demo/office.usd', result: 'success' });
 
@@ -257,7 +247,7 @@ describe('<kit-stream-player> streaming', function () {
       const box = area.getBoundingClientRect();
       // A 320x240 picture contained in 640x240: bars of 160 px left and right, scale 1.
       expect([box.width, box.height]).to.deep.equal([640, 240]);
-      const selection = message(element, 'stageSelectionChanged');
+      const selection = nextAppMessage(element, 'stageSelectionChanged');
       const pointer = (type: string, x: number, y: number) =>
         area.dispatchEvent(
           new PointerEvent(type, {
@@ -373,7 +363,7 @@ describe('<kit-stream-player> streaming', function () {
     const after = await nextStats(element);
     expect(after.framesDecoded).to.be.greaterThan(before.framesDecoded);
     // Messages still reach the app through the same peer connection.
-    const loading = message(element, 'loadingStateResponse');
+    const loading = nextAppMessage(element, 'loadingStateResponse');
     element.sendMessage('loadingStateQuery', {});
     await loading;
     expect(element.state).to.equal('streaming');
@@ -510,7 +500,7 @@ describe('<kit-stream-player> streaming', function () {
     try {
       const { element } = await streamingPlayer({ debug: '' }, (player) => (player.accessToken = token), { accessToken: token });
       await oneEvent(element, 'kit-connected');
-      const loading = message(element, 'loadingStateResponse');
+      const loading = nextAppMessage(element, 'loadingStateResponse');
       element.sendMessage('loadingStateQuery', {});
       await loading;
     } finally {

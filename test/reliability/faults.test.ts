@@ -2,9 +2,10 @@ import { expect, oneEvent, waitUntil } from '@open-wc/testing';
 import '../../src/kit-stream-player/index.js';
 import '../../src/theta-live-setup/index.js';
 import { KitSignalingConnector, type KitStreamPlayer } from '../../src/kit-stream-player/index.js';
-import type { KitDisconnectedDetail, KitMessageDetail, KitSessionEndedDetail } from '../../src/kit-stream-player/events.js';
+import type { KitDisconnectedDetail, KitSessionEndedDetail } from '../../src/kit-stream-player/events.js';
 import type { ThetaLiveSetup } from '../../src/theta-live-setup/index.js';
 import { KitSimulatorHandle, ThetaSimulatorHandle } from '../support/simulators.js';
+import { nextAppMessage } from '../support/kit-events.js';
 
 /**
  * The faults of the fault matrix that need a browser: the Kit ones scripted on the simulator's media (its control
@@ -83,17 +84,6 @@ const retryButton = (element: KitStreamPlayer) =>
 const shadowVideo = (element: KitStreamPlayer) => element.shadowRoot!.querySelector('video')!;
 const videoArea = (element: KitStreamPlayer) => element.shadowRoot!.querySelector<HTMLElement>('[part="video-area"]')!;
 
-function appMessage(element: KitStreamPlayer, eventType: string): Promise<KitMessageDetail> {
-  return new Promise((resolve) => {
-    const listener = (event: CustomEvent<KitMessageDetail>) => {
-      if (event.detail.eventType !== eventType) return;
-      element.removeEventListener('kit-message', listener);
-      resolve(event.detail);
-    };
-    element.addEventListener('kit-message', listener);
-  });
-}
-
 /** Moves the pointer to (x, y) of the 640x240 video area and, when asked, clicks there. */
 function pointAt(element: KitStreamPlayer, x: number, y: number, click = false): void {
   const area = videoArea(element);
@@ -148,7 +138,7 @@ describe('Kit faults, end to end', function () {
       timeout: 6000,
     });
     expect((await sim.inspect<SignIn>(id, 'sign-in')).last!.url).to.contain('&reconnect=1');
-    const loading = appMessage(element, 'loadingStateResponse');
+    const loading = nextAppMessage(element, 'loadingStateResponse');
     element.sendMessage('loadingStateQuery', {});
     await loading;
     expect(element.state).to.equal('streaming');
@@ -173,7 +163,7 @@ describe('Kit faults, end to end', function () {
     // A duplicated offer answered again would be "a second answer to the same offer".
     expect(await sim.inspect(id, 'violations')).to.deep.equal([]);
     await framesGoOn(element);
-    const loading = appMessage(element, 'loadingStateResponse');
+    const loading = nextAppMessage(element, 'loadingStateResponse');
     element.sendMessage('loadingStateQuery', {});
     await loading;
     expect(element.state).to.equal('streaming');

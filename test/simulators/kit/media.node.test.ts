@@ -18,6 +18,7 @@ import { WebSocket } from 'ws';
 import { createKitMediaFactory, rewriteOfferCandidates } from '../../../demo/simulators/kit/media/index.js';
 import type { KitMediaFactoryOptions, KitMediaSessionHandle } from '../../../demo/simulators/kit/media/index.js';
 import { nvstAnswerProblems } from '../../../demo/simulators/kit/media/session.js';
+import { isRecord, parseJson } from '../../../src/internal/json.js';
 import { delay, waitFor, withTimeout } from '../../support/waiting.js';
 import { loopbackH264Receiver } from '../../support/werift-receiver.js';
 
@@ -268,12 +269,8 @@ class KitTestClient {
 
 /** The JSON object `text` holds, or undefined. */
 function parseObject(text: string): Frame | undefined {
-  try {
-    const value = JSON.parse(text) as unknown;
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Frame) : undefined;
-  } catch {
-    return undefined;
-  }
+  const value = parseJson(text);
+  return isRecord(value) ? value : undefined;
 }
 
 function rawText(data: WebSocket.RawData): string {

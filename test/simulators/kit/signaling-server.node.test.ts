@@ -12,6 +12,7 @@ import { after, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
 import { KitSignalingServer, signInProblem } from '../../../demo/simulators/kit/media/signaling-server.js';
 import type { KitSignalingServerOptions, SignalingClient } from '../../../demo/simulators/kit/media/signaling-server.js';
+import { isRecord, parseJson } from '../../../src/internal/json.js';
 import { delay, waitFor as waitUntil, withTimeout as withDeadline } from '../../support/waiting.js';
 
 /** This file's waits are shorter than the default: its server answers on loopback within milliseconds. */
@@ -187,13 +188,10 @@ function peerMsg(frame: Frame | undefined): { from: number; to: number; msg: str
   return frame?.['peer_msg'] as { from: number; to: number; msg: string };
 }
 
+/** The JSON object `text` holds, or undefined. */
 function parseObject(text: string): Frame | undefined {
-  try {
-    const value = JSON.parse(text) as unknown;
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Frame) : undefined;
-  } catch {
-    return undefined;
-  }
+  const value = parseJson(text);
+  return isRecord(value) ? value : undefined;
 }
 
 function rawText(data: WebSocket.RawData): string {
