@@ -51,7 +51,8 @@ export function openDataChannels(
     (bytes) => {
       if (inputChannel.readyState === 'open') inputChannel.send(bytes as Uint8Array<ArrayBuffer>);
     },
-    () => Math.round((performance.now() - startedAt) * 1000),
+    // Microseconds; the writer rounds them.
+    () => (performance.now() - startedAt) * 1000,
   );
   const isOpen = () => control?.readyState === 'open';
 
@@ -90,7 +91,8 @@ export function openDataChannels(
     if (data instanceof ArrayBuffer && writer.receive(data)) log('input protocol version', writer.version);
   });
   cursorChannel.addEventListener('message', ({ data }) => {
-    const update = data instanceof ArrayBuffer ? parseCursorMessage(data) : undefined;
+    // Anything but binary data reads as no message.
+    const update = parseCursorMessage(data as ArrayBuffer);
     const cursor = update && cursors.apply(update);
     if (cursor) options.onCursor?.(cursor);
   });

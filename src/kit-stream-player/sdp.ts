@@ -95,11 +95,13 @@ export interface OfferOptions {
  * has no `a=imageattr`, one after each H264/H265 `a=fmtp` line announcing the requested size and frame rate.
  */
 export function mungeOffer(sdp: string, options: OfferOptions): string {
-  const width = positive(options.width, 960);
-  const height = positive(options.height, 540);
-  const fps = positive(options.fps, 30);
-  // The lower bounds are Kit's (960x540@30) unless the request is smaller, so no range is ever inverted.
-  const ranges = `send [x=[${Math.min(960, width)}:${width}],y=[${Math.min(540, height)}:${height}],fps=[${Math.min(30, fps)}:${fps}]]`;
+  // The lower bounds are Kit's (960x540@30) unless the request is smaller, so no range is ever inverted; they are also
+  // what an unusable setting falls back to.
+  const range = (value: number, floor: number) => {
+    const top = positive(value, floor);
+    return `[${Math.min(floor, top)}:${top}]`;
+  };
+  const ranges = `send [x=${range(options.width, 960)},y=${range(options.height, 540)},fps=${range(options.fps, 30)}]`;
   return editSections(sdp, (lines, _, video) => {
     // Rewritten lines hold no line break, so the sections stay as they were.
     lines = rewriteCandidateLines(lines, options.host, options.mediaPort);
@@ -172,8 +174,11 @@ export interface NvstSdp {
   media: NvstSdpSection[];
 }
 
-/** Reads an `nvstSdp`; `undefined` when `o=` or `t=` is empty or misplaced, or a media section lacks its `a=msid`. */
-export function parseNvstSdp(text: string): NvstSdp | undefined {
+/**
+ * Reads an `nvstSdp`; `undefined` when it is no string, when `o=` or `t=` is empty or misplaced, or when a media section
+ * lacks its `a=msid`.
+ */
+export function parseNvstSdp(text: unknown): NvstSdp | undefined {
   if (typeof text !== 'string') return undefined;
   const sdp: NvstSdp = { origin: '', time: '', attributes: new Map(), media: [] };
   /** The media section being read; its `msid` stays `undefined` until its `a=msid` line. */
@@ -182,7 +187,7 @@ export function parseNvstSdp(text: string): NvstSdp | undefined {
     // `<kind>=<value>`; an `a=` value is `<key>:<rest>`, split at the first colon only: values may hold colons.
     const [, kind, value, key, rest] = /^(.)=(([^:]*):?(.*))/s.exec(line) ?? [];
     if (kind === 'm') {
-      section = { type: value.split(' ')[0], msid: undefined, attributes: new Map() };
+      section = { type: value.split(' ')[0], attributes: new Map() };
       sdp.media.push(section as NvstSdpSection);
     } else if (kind === 'a' && value.includes(':')) {
       // Attributes without a value carry nothing.

@@ -87,13 +87,8 @@ export function openSignaling(base: SignalingBase, subprotocol: string, host: Si
     for (const event of events) {
       if (event.type === 'peer-message') host.peerMessage(event.message);
       else if (event.type === 'bye') fail('server-ended', 'The server ended the stream.');
-      else if (event.type === 'error')
-        fail(
-          event.error === 'peerRemoved' ? 'server-ended' : 'server-error',
-          event.error === 'peerRemoved'
-            ? 'The server ended the stream (peerRemoved).'
-            : `The signaling server reported an error: ${event.error}`,
-        );
+      else if (event.type === 'error' && event.error === 'peerRemoved') fail('server-ended', 'The server ended the stream (peerRemoved).');
+      else if (event.type === 'error') fail('server-error', `The signaling server reported an error: ${event.error}`);
     }
   };
 
