@@ -15,3 +15,8 @@ export class KitStreamError extends LiveStreamError {
     return ['network', 'server-error', 'timeout'].includes(this.code);
   }
 }
+
+/** `error` itself when it is a {@link KitStreamError}, else one with `code` and its text. */
+export function toKitError(error: unknown, code: KitErrorCode): KitStreamError {
+  return error instanceof KitStreamError ? error : new KitStreamError(code, String(error));
+}

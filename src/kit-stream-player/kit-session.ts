@@ -1,7 +1,7 @@
 import { isAbort, sleep } from '../internal/timing.js';
 import type { KitCloseReason, KitConnection } from './connector.js';
 import type { KitSessionEndReason } from './events.js';
-import { type KitErrorCode, KitStreamError } from './kit-error.js';
+import { type KitErrorCode, KitStreamError, toKitError } from './kit-error.js';
 import { KitSignalingConnector } from './kit-signaling-connector.js';
 import type { KitPlayerState, KitSessionConfig, KitSessionListener, KitSessionSettings, KitSessionView } from './kit-session.types.js';
 import { type KitReadySession, type KitSessionAnswer, KitSessionClient } from './session-client.js';
@@ -137,17 +137,16 @@ export class KitSession {
     try {
       const ready = await this.#acquire(client, config, signal);
       this.#set('connecting');
-      const { host, signalingPort, mediaPort } = ready.target;
-      this.#emit('kit-session-ready', { id: ready.id, host, signalingPort, mediaPort, routes: ready.routes });
+      this.#emit('kit-session-ready', { id: ready.id, ...ready.target, routes: ready.routes });
       await this.#stream(client, ready, signal);
     } catch (error) {
       if (isAbort(error, signal)) return;
-      if (error instanceof KitStreamError && error.code === 'server-ended') {
+      const failure = toKitError(error, 'connection');
+      if (failure.code === 'server-ended') {
         this.#letGo('server-ended');
         this.#set('ended');
         return;
       }
-      const failure = error instanceof KitStreamError ? error : new KitStreamError('connection', String(error));
       this.#fail(failure);
       // A session the service no longer knows needs no terminate call.
       this.#letGo('error', failure.code !== 'not-found');
@@ -182,14 +181,15 @@ export class KitSession {
     if (answer.ready) return answer;
     // Attaching to a session-id is pending from the start.
     if (!sessionId) this.#set('pending', startedAt);
-    const pending = (id: string, elapsed: number, attempt: number, message?: string) =>
-      this.#emit('kit-session-pending', { id, elapsed: Math.round(elapsed), attempt, message });
-    pending(answer.id, performance.now() - startedAt, 1, answer.message);
+    const pending = ({ id, message }: { id: string; message?: string }, attempt: number) =>
+      this.#emit('kit-session-pending', { id, elapsed: Math.round(performance.now() - startedAt), attempt, message });
+    pending(answer, 1);
+    // The poll's first answer is the second pending one.
     return client.pollUntilReady(answer.id, {
       signal,
       ...this.#pollTiming(),
       startedAt,
-      onPending: ({ id, elapsedMs, attempt, message }) => pending(id, elapsedMs, attempt + 1, message),
+      onPending: (info) => pending(info, info.attempt + 1),
     });
   }
 
@@ -208,7 +208,8 @@ export class KitSession {
         if (ended.streamed) failures = 0;
         lastMessage = ended.message;
       }
-      const limit = Math.max(0, Math.floor(this.#settings.maxReconnects));
+      // A value that is no number (a typo in `max-reconnects`) allows no reconnect rather than endless ones.
+      const limit = Math.max(0, Math.floor(this.#settings.maxReconnects)) || 0;
       if (++failures > limit) {
         throw new KitStreamError(
           'connection',
@@ -248,10 +249,11 @@ export class KitSession {
     const attempt = new AbortController();
     const attemptSignal = AbortSignal.any([signal, attempt.signal]);
     let onLost!: (loss: Loss) => void;
-    // Settles when the connection is lost, or rejects when the run is abandoned, so that nothing waits forever.
+    // Settles when the connection is lost, or rejects when the run is abandoned (with the run's reason), so that
+    // nothing waits forever.
     const lost = new Promise<Loss>((resolve, reject) => {
       onLost = resolve;
-      signal.addEventListener('abort', () => reject(signal.reason), { once: true, signal: attempt.signal });
+      attemptSignal.addEventListener('abort', () => reject(attemptSignal.reason));
     });
     lost.catch(() => undefined);
     let connection: KitConnection | undefined;
@@ -345,15 +347,9 @@ export class KitSession {
   /** Sends the terminate call. It is the one request allowed to outlive its run, so it has no abort signal. */
   #terminate(client: KitSessionClient, id: string, keepalive: boolean): void {
     client.terminate(id, { keepalive }).catch((error: unknown) => {
-      const failure = error instanceof KitStreamError ? error : new KitStreamError('network', String(error));
+      const failure = toKitError(error, 'network');
       // Already gone is what terminating asks for.
-      if (failure.code !== 'not-found') {
-        this.#emit('kit-error', {
-          code: failure.code,
-          status: failure.status,
-          message: `Could not terminate session ${id}: ${failure.message}`,
-        });
-      }
+      if (failure.code !== 'not-found') this.#reportError(failure, `Could not terminate session ${id}: ${failure.message}`);
     });
   }
 
@@ -369,7 +365,12 @@ export class KitSession {
 
   #fail(error: KitStreamError): void {
     this.#set('error', undefined, error);
-    this.#emit('kit-error', { code: error.code, status: error.status, message: error.message });
+    this.#reportError(error);
+  }
+
+  /** Dispatches `kit-error` with the code and status of `error`, saying `shown` (by default its own message). */
+  #reportError({ code, status, message }: KitStreamError, shown = message): void {
+    this.#emit('kit-error', { code, status, message: shown });
   }
 
   /** The one place the state changes (and is reported, also when entered again: each reconnect attempt, say). */

@@ -13,14 +13,14 @@ import { renderPlayer } from './kit-stream-player.template.js';
 
 export type { KitPlayerState } from './kit-session.js';
 
-/** Boolean attributes that are on by default: on unless the attribute says "false". */
-const onUnlessFalse = {
-  fromAttribute: (value: string | null) => value?.toLowerCase() !== 'false',
-  toAttribute: (value: boolean) => (value ? '' : 'false'),
-};
-
 /** `signaling-secure` (not reflected): present (or "true") forces wss, "false" forces ws, absent follows the page. */
 const trueFalseOrUnset = (value: string | null) => (value === null ? undefined : value.toLowerCase() !== 'false');
+
+/** Boolean attributes that are on by default: on unless the attribute says "false". */
+const onUnlessFalse = {
+  fromAttribute: (value: string | null) => trueFalseOrUnset(value) ?? true,
+  toAttribute: (value: boolean) => (value ? '' : 'false'),
+};
 
 /**
  * Streams an NVIDIA Omniverse Kit app from a Kit App Streaming service: asks for a session, waits until it is

@@ -37,7 +37,7 @@ export function findConnectionTarget(routes: unknown): KitConnectionTarget {
   }
   throw new KitStreamError(
     'no-signaling-route',
-    'The session is ready but has no signaling route (a TCP route described as "signaling" with a source_port), so there is nothing to connect to.',
+    'The session is ready but has no signaling route to connect to (a TCP route described as "signaling", with a source_port).',
   );
 }
 
@@ -47,11 +47,12 @@ function routeList(entry: unknown): KitRoute[] {
 }
 
 function matches(route: KitRoute, description: string, protocol: string): boolean {
+  const port = route.source_port;
   return (
-    typeof route.source_port === 'number' &&
-    Number.isInteger(route.source_port) &&
-    route.source_port > 0 &&
-    route.source_port < 65536 &&
+    // False for anything but a whole number.
+    Number.isInteger(port) &&
+    port! > 0 &&
+    port! < 65536 &&
     // Outside JSON: a field may hold any value, so only strings get string methods called on them.
     typeof route.description == 'string' &&
     route.description.toLowerCase() === description &&

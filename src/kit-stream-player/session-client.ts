@@ -60,16 +60,15 @@ export class KitSessionClient {
 
   /** `POST /stream`: a ready session (200) or a pending one (202) to poll. */
   async create(request: KitSessionRequest, signal?: AbortSignal): Promise<KitSessionAnswer> {
-    const body: Record<string, unknown> = { id: request.appId, profile: request.profile };
-    if (request.version) body.version = request.version;
-    if (request.arguments && Object.keys(request.arguments).length > 0) body.arguments = request.arguments;
-    const answer = await this.#send('stream', { method: 'POST', body: JSON.stringify(body), headers: jsonHeaders }, signal);
-    return readSession(answer);
+    const { appId, profile, version, arguments: args } = request;
+    // JSON leaves out what is undefined: an empty version or arguments are not sent.
+    const body = { id: appId, profile, version: version || undefined, arguments: args && Object.keys(args).length > 0 ? args : undefined };
+    return readSession(await this.#send('POST', 'stream', body, signal));
   }
 
   /** `GET /stream/{id}`: the session's state now. */
   async get(id: string, signal?: AbortSignal): Promise<KitSessionAnswer> {
-    return readSession(await this.#send(`stream/${encodeURIComponent(id)}`, { method: 'GET' }, signal), id);
+    return readSession(await this.#send('GET', sessionPath(id), undefined, signal), id);
   }
 
   /**
@@ -82,10 +81,9 @@ export class KitSessionClient {
     const startedAt = options.startedAt ?? performance.now();
     let wait = intervalMs;
     for (let attempt = 1; ; attempt++) {
-      let answer: KitSessionAnswer | undefined;
       let retryAfterMs: number | undefined;
       try {
-        answer = await this.get(id, signal);
+        const answer = await this.get(id, signal);
         if (answer.ready) return answer;
         retryAfterMs = answer.retryAfterMs;
         options.onPending?.({ id, elapsedMs: performance.now() - startedAt, attempt, message: answer.message });
@@ -106,22 +104,18 @@ export class KitSessionClient {
    * With `keepalive` (a page going away) both forms go at once: no code runs after the page to send the second.
    */
   async terminate(id: string, options: { signal?: AbortSignal; keepalive?: boolean } = {}): Promise<void> {
-    const byPath = () => this.#send(`stream/${encodeURIComponent(id)}`, { method: 'DELETE' }, options.signal, options.keepalive);
-    const byBody = () =>
-      this.#send('stream', { method: 'DELETE', body: JSON.stringify({ id }), headers: jsonHeaders }, options.signal, options.keepalive);
-    if (options.keepalive) {
-      const answers = await Promise.all([byPath(), byBody()]);
-      if (!answers.some((answer) => isSuccess(answer.status))) throw errorFromAnswer(answers[0]);
-      return;
-    }
-    const pathAnswer = await byPath();
-    if (isSuccess(pathAnswer.status)) return;
-    if (pathAnswer.status !== 404 && pathAnswer.status !== 405) throw errorFromAnswer(pathAnswer);
-    const bodyAnswer = await byBody();
-    if (!isSuccess(bodyAnswer.status)) throw errorFromAnswer(bodyAnswer);
+    const { signal, keepalive } = options;
+    const byPath = () => this.#send('DELETE', sessionPath(id), undefined, signal, keepalive);
+    const byBody = () => this.#send('DELETE', 'stream', { id }, signal, keepalive);
+    // The answer whose error is reported comes first.
+    const answers = keepalive ? await Promise.all([byPath(), byBody()]) : [await byPath()];
+    if (!keepalive && (answers[0].status === 404 || answers[0].status === 405)) answers.unshift(await byBody());
+    if (!answers.some((answer) => answer.status >= 200 && answer.status < 300)) throw errorFromAnswer(answers[0]);
   }
 
-  #send(path: string, init: RequestInit, signal?: AbortSignal, keepalive?: boolean): Promise<HttpAnswer> {
+  /** One call; a `body` goes as JSON. */
+  #send(method: string, path: string, body?: object, signal?: AbortSignal, keepalive?: boolean): Promise<HttpAnswer> {
+    const init: RequestInit = body ? { method, body: JSON.stringify(body), headers: jsonHeaders } : { method };
     return requestJson(joinUrl(this.server, path), mergeRequestInit(this.#requestInit, init), {
       signal,
       timeoutMs: this.#requestTimeoutMs,
@@ -139,8 +133,8 @@ const minimumPollMs = 250;
 
 const jsonHeaders = { 'content-type': 'application/json', accept: 'application/json' };
 
-function isSuccess(status: number): boolean {
-  return status >= 200 && status < 300;
+function sessionPath(id: string): string {
+  return `stream/${encodeURIComponent(id)}`;
 }
 
 function timeoutError(timeoutMs: number): KitStreamError {
@@ -154,7 +148,7 @@ function readSession(answer: HttpAnswer, expectedId?: string): KitSessionAnswer 
   if (answer.status !== 200 && answer.status !== 202) throw errorFromAnswer(answer);
   const body = answer.body;
   if (!isRecord(body)) throw new KitStreamError('malformed-response', describeUnexpectedBody(answer), answer.status);
-  const id = typeof body.id === 'string' && body.id !== '' ? body.id : expectedId;
+  const id = (typeof body.id === 'string' && body.id) || expectedId;
   if (!id) throw new KitStreamError('malformed-response', `The service answered ${answer.status} without a session id`, answer.status);
   const status = isRecord(body.status) ? body.status : {};
   const message = typeof status.message === 'string' ? status.message : undefined;

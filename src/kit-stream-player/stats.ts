@@ -11,18 +11,21 @@ interface Previous {
  * from the difference to the previous sample.
  */
 export class StatsSampler {
+  readonly #getStats: () => Promise<RTCStatsReport>;
   #previous: Previous | undefined;
 
-  constructor(private readonly getStats: () => Promise<RTCStatsReport>) {}
+  constructor(getStats: () => Promise<RTCStatsReport>) {
+    this.#getStats = getStats;
+  }
 
   async sample(): Promise<KitStreamStats | undefined> {
-    const report = await this.getStats();
+    const report = await this.#getStats();
     let inbound: Record<string, unknown> | undefined;
     let rtt: number | undefined;
     report.forEach((entry: Record<string, unknown>) => {
       if (entry.type === 'inbound-rtp' && entry.kind === 'video') inbound = entry;
       if (entry.type === 'candidate-pair' && entry.nominated && typeof entry.currentRoundTripTime === 'number')
-        rtt = entry.currentRoundTripTime * 1000;
+        rtt = round(entry.currentRoundTripTime * 1000);
     });
     if (!inbound) return undefined;
     const time = typeof inbound.timestamp === 'number' ? inbound.timestamp : performance.now();
@@ -35,7 +38,7 @@ export class StatsSampler {
     return {
       fps: seconds > 0 ? round((frames - previous!.frames) / seconds) : number(inbound.framesPerSecond),
       bitrate: seconds > 0 ? round(((bytes - previous!.bytes) * 8) / 1000 / seconds) : 0,
-      rtt: rtt === undefined ? undefined : round(rtt),
+      rtt,
       packetsLost: number(inbound.packetsLost),
       jitter: round(number(inbound.jitter) * 1000),
       width: number(inbound.frameWidth),
@@ -46,7 +49,7 @@ export class StatsSampler {
 }
 
 function number(value: unknown): number {
-  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+  return Number.isFinite(value) ? (value as number) : 0;
 }
 
 function round(value: number): number {

@@ -357,6 +357,16 @@ describe('KitSession: states', () => {
     assert.equal(api.terminations('s1'), 1);
   });
 
+  it('a max-reconnects that is no number allows no reconnect, not endless ones', async () => {
+    const { session, connector } = await streaming({ maxReconnects: Number('five') });
+    connector.last.lose('ice-failed', 'The media connection failed (ICE).');
+    await clock.advance(10_000);
+    assert.equal(session.state, 'error');
+    assert.equal(session.error?.message, 'The stream was lost: The media connection failed (ICE).');
+    assert.equal(connector.attempts.length, 1);
+    assert.equal(api.terminations('s1'), 1);
+  });
+
   it('a connection that shows no frame in 20 s counts as lost', async () => {
     const { session, connector, details } = newSession();
     connector.framesDecoded = 0;
