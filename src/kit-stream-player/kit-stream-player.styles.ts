@@ -1,4 +1,4 @@
-import { css } from 'lit';
+import { css } from '../internal/css.js';
 
 export const styles = css`
   :host {
@@ -17,18 +17,18 @@ export const styles = css`
   }
 
   .base,
-  .video-area {
+  .video-area,
+  .overlay {
     position: absolute;
     inset: 0;
   }
 
+  /* A video's object-fit is contain unless a class says otherwise. */
   video,
   ::slotted(video) {
     width: 100%;
     height: 100%;
-    object-fit: contain;
     display: block;
-    background: transparent;
   }
 
   /* Classes, not a style attribute: a strict CSP (style-src without 'unsafe-inline') blocks inline styles. An unknown
@@ -77,7 +77,6 @@ export const styles = css`
     position: absolute;
     left: 8px;
     top: 8px;
-    margin: 0;
     padding: 6px 10px;
     border-radius: 4px;
     background: rgb(0 0 0 / 0.65);
@@ -94,14 +93,13 @@ export const styles = css`
     justify-content: space-between;
   }
 
-  .stats dt,
-  .stats dd {
+  p,
+  dl,
+  dd {
     margin: 0;
   }
 
   .overlay {
-    position: absolute;
-    inset: 0;
     display: flex;
     flex-direction: column;
     align-items: center;
@@ -110,10 +108,6 @@ export const styles = css`
     padding: 16px;
     text-align: center;
     background: var(--kit-stream-player-background, #000);
-  }
-
-  .status {
-    margin: 0;
   }
 
   .status:empty {
@@ -154,7 +148,7 @@ export const styles = css`
   }
 
   .error-message {
-    margin: 0 0 8px;
+    margin-bottom: 8px;
     overflow-wrap: anywhere;
   }
 

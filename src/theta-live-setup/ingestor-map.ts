@@ -1,4 +1,5 @@
-import { css, html, nothing, svg } from 'lit';
+import { html, nothing, svg } from 'lit';
+import { css } from '../internal/css.js';
 import type { TemplateResult } from 'lit';
 import { landPath } from './land.js';
 import type { ThetaIngestor } from './theta-client.js';

@@ -24,7 +24,8 @@ export class SetupFlow implements ReactiveController {
   declare stream: ThetaStream | undefined;
   declare ingestors: ThetaIngestor[] | undefined;
   declare selection: Selection | undefined;
-  liveStatus: LiveStatus = 'waiting';
+  /** What the go-live step shows; `begin()` sets it before the first render. */
+  declare liveStatus: LiveStatus;
   /** The stream as its newest status check saw it. */
   declare liveStream: ThetaStream | undefined;
   keyRevealed = false;
@@ -128,9 +129,8 @@ export class SetupFlow implements ReactiveController {
       },
       (selection, [stream]) => {
         const { streamId, ingestorId, server, key, selectedAt } = (this.selection = selection);
-        const expiresAt = selectedAt + this.host.selectionTimeout;
         this.keyRevealed = false;
-        this.#emit('theta-ingestor-selected', { streamId, ingestorId, server, key, expiresAt });
+        this.#emit('theta-ingestor-selected', { streamId, ingestorId, server, key, expiresAt: selectedAt + this.host.selectionTimeout });
         this.#enterLive(stream);
       },
     );

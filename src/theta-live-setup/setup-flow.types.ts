@@ -26,7 +26,7 @@ export type SetupHost = PreviewHost &
 type EventDetail<K extends keyof HTMLElementEventMap> = HTMLElementEventMap[K] extends CustomEvent<infer D> ? D : never;
 
 export interface SetupFlowOptions {
-  /** The client of every call; the host builds it again when its settings change. */
+  /** The client of a call, built from the host's current settings. */
   client: () => ThetaClient;
   /** Dispatches one of the element's events. */
   emit: <K extends keyof HTMLElementEventMap>(name: K, detail: EventDetail<K>) => void;

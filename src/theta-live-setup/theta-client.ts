@@ -108,25 +108,25 @@ export const thetaUnselectTimeoutMs = 60_000;
 
 export class ThetaClient {
   readonly apiBase: string;
-  private readonly serviceAccountId: string | undefined;
-  private readonly serviceAccountSecret: string | undefined;
-  private readonly requestInit: RequestInit | undefined;
-  private readonly timeoutMs: number;
+  readonly #serviceAccountId: string | undefined;
+  readonly #serviceAccountSecret: string | undefined;
+  readonly #requestInit: RequestInit | undefined;
+  readonly #timeoutMs: number;
 
   constructor(options: ThetaClientOptions) {
     if (typeof options.apiBase !== 'string' || options.apiBase.trim() === '') throw new TypeError('apiBase is required');
     this.apiBase = options.apiBase.trim();
-    this.serviceAccountId = options.serviceAccountId || undefined;
-    this.serviceAccountSecret = options.serviceAccountSecret || undefined;
-    this.requestInit = options.requestInit;
-    this.timeoutMs = options.timeoutMs ?? defaultThetaTimeoutMs;
+    this.#serviceAccountId = options.serviceAccountId || undefined;
+    this.#serviceAccountSecret = options.serviceAccountSecret || undefined;
+    this.#requestInit = options.requestInit;
+    this.#timeoutMs = options.timeoutMs ?? defaultThetaTimeoutMs;
   }
 
   /** The account's streams, optionally only those `on` or `off`. */
   async listStreams(signal: AbortSignal | undefined, status?: ThetaStreamStatus): Promise<ThetaStreamList> {
-    const account = this.serviceAccountId === undefined ? 'me' : pathId(this.serviceAccountId, 'service account id');
+    const account = this.#serviceAccountId === undefined ? 'me' : pathId(this.#serviceAccountId, 'service account id');
     const query = status === undefined ? '' : `?status=${encodeURIComponent(status)}`;
-    const body = await this.call('GET', `/service_account/${account}/streams${query}`, undefined, signal);
+    const body = await this.#call('GET', `/service_account/${account}/streams${query}`, undefined, signal);
     const rawStreams = body.streams;
     if (!Array.isArray(rawStreams)) throw malformed('The service sent a stream list without streams');
     const streams = rawStreams.map(parseStream);
@@ -134,20 +134,20 @@ export class ThetaClient {
   }
 
   async createStream(name: string, signal?: AbortSignal): Promise<ThetaStream> {
-    return parseStream(await this.call('POST', '/stream', { name }, signal));
+    return parseStream(await this.#call('POST', '/stream', { name }, signal));
   }
 
   async getStream(streamId: string, signal?: AbortSignal): Promise<ThetaStream> {
-    return parseStream(await this.call('GET', `/stream/${pathId(streamId, 'stream id')}`, undefined, signal));
+    return parseStream(await this.#call('GET', `/stream/${pathId(streamId, 'stream id')}`, undefined, signal));
   }
 
   async deleteStream(streamId: string, signal?: AbortSignal): Promise<void> {
-    await this.call('DELETE', `/stream/${pathId(streamId, 'stream id')}`, undefined, signal, { bodyRequired: false });
+    await this.#call('DELETE', `/stream/${pathId(streamId, 'stream id')}`, undefined, signal, false);
   }
 
   /** Available edge ingestors, in the service's order (nearest the streamer first). */
   async listIngestors(signal?: AbortSignal): Promise<ThetaIngestorList> {
-    const body = await this.call('GET', '/ingestor/filter', undefined, signal);
+    const body = await this.#call('GET', '/ingestor/filter', undefined, signal);
     const rawIngestors = body.ingestors;
     if (!Array.isArray(rawIngestors)) throw malformed('The service sent an ingestor list without ingestors');
     const ingestors = rawIngestors.map(parseIngestor);
@@ -156,45 +156,52 @@ export class ThetaClient {
 
   /** Reserves an ingestor for a stream; the selection lapses if nothing is published within about 5 minutes. */
   async selectIngestor(ingestorId: string, streamId: string, signal?: AbortSignal): Promise<ThetaIngestorSelection> {
-    const body = await this.call('PUT', `/ingestor/${pathId(ingestorId, 'ingestor id')}/select`, { tva_stream: streamId }, signal);
-    const streamServer = stringOrNull(body.stream_server);
-    const streamKey = stringOrNull(body.stream_key);
-    if (streamServer === null || streamKey === null) {
+    const body = await this.#call('PUT', `/ingestor/${pathId(ingestorId, 'ingestor id')}/select`, { tva_stream: streamId }, signal);
+    const { stream_server: server, stream_key: key } = body;
+    if (!stringOrNull(server) || !stringOrNull(key)) {
       throw malformed('The service selected the ingestor but sent no stream server or stream key');
     }
-    return { stream_server: streamServer, stream_key: streamKey };
+    return { stream_server: server as string, stream_key: key as string };
   }
 
   /** Releases an ingestor; waits up to {@link thetaUnselectTimeoutMs} (or `timeoutMs` if longer), as the service can be slow. */
   async unselectIngestor(ingestorId: string, signal?: AbortSignal): Promise<void> {
-    await this.call('PUT', `/ingestor/${pathId(ingestorId, 'ingestor id')}/unselect`, {}, signal, {
-      bodyRequired: false,
-      timeoutMs: Math.max(this.timeoutMs, thetaUnselectTimeoutMs),
-    });
+    await this.#call(
+      'PUT',
+      `/ingestor/${pathId(ingestorId, 'ingestor id')}/unselect`,
+      {},
+      signal,
+      false,
+      Math.max(this.#timeoutMs, thetaUnselectTimeoutMs),
+    );
   }
 
-  /** Sends one call and returns the success envelope's `body`, or throws a {@link ThetaApiError}. */
-  private async call(
+  /**
+   * Sends one call and returns the success envelope's `body`, or throws a {@link ThetaApiError}. A call that needs
+   * nothing back (`bodyRequired` false) succeeds on its status alone.
+   */
+  async #call(
     method: string,
     path: string,
     payload: unknown,
     signal: AbortSignal | undefined,
-    { bodyRequired = true, timeoutMs = this.timeoutMs }: { bodyRequired?: boolean; timeoutMs?: number } = {},
+    bodyRequired = true,
+    timeoutMs = this.#timeoutMs,
   ): Promise<Record<string, unknown>> {
-    if (this.serviceAccountSecret !== undefined && this.serviceAccountId === undefined) {
-      // Without the id the secret is never sent, and `/service_account/me` is only a proxy's shortcut.
-      throw new ThetaApiError(
-        'configuration',
-        'Set service-account-id (the serviceAccountId property) to the account the secret belongs to, or point api-base at a Theta proxy.',
-      );
-    }
     const headers = new Headers({ Accept: 'application/json' });
     if (payload !== undefined) headers.set('Content-Type', 'application/json');
-    if (this.serviceAccountId !== undefined && this.serviceAccountSecret !== undefined) {
-      headers.set('x-tva-sa-id', this.serviceAccountId);
-      headers.set('x-tva-sa-secret', this.serviceAccountSecret);
+    const secret = this.#serviceAccountSecret;
+    if (secret !== undefined) {
+      // Without the id the secret is never sent, and `/service_account/me` is only a proxy's shortcut.
+      if (this.#serviceAccountId === undefined)
+        throw new ThetaApiError(
+          'configuration',
+          'Set service-account-id (the serviceAccountId property) to the account the secret belongs to, or point api-base at a Theta proxy.',
+        );
+      headers.set('x-tva-sa-id', this.#serviceAccountId);
+      headers.set('x-tva-sa-secret', secret);
     }
-    const init = mergeRequestInit(this.requestInit, {
+    const init = mergeRequestInit(this.#requestInit, {
       method,
       headers,
       body: payload === undefined ? undefined : JSON.stringify(payload),
@@ -213,7 +220,9 @@ export class ThetaClient {
     const ok = status >= 200 && status < 300;
     if (!ok || (isRecord(body) && body.status === 'error')) {
       const serverMessage = readServerMessage(body, answer.text);
-      const message = this.scrub(serverMessage ?? describeAnswerWithoutMessage(answer));
+      // The secret must never appear in a message, even if a server echoes it.
+      const text = serverMessage ?? describeAnswerWithoutMessage(answer);
+      const message = secret ? text.replaceAll(secret, '[redacted]') : text;
       // Only the client knows whether the message is the service's own words.
       throw Object.assign(new ThetaApiError(errorCodeForStatus(status), message, status), {
         serverMessage: serverMessage && message,
@@ -228,12 +237,6 @@ export class ThetaClient {
         : `The service answered ${status} with ${isRecord(body) ? 'success but no body' : 'JSON that is not an object'}`,
       status,
     );
-  }
-
-  /** The secret must never appear in a message, even if a server echoes it. */
-  private scrub(text: string): string {
-    const secret = this.serviceAccountSecret;
-    return secret ? text.split(secret).join('[redacted]') : text;
   }
 }
 

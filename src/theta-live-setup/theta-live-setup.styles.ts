@@ -1,4 +1,4 @@
-import { css } from 'lit';
+import { css } from '../internal/css.js';
 
 export const styles = css`
   :host {
@@ -30,19 +30,13 @@ export const styles = css`
     list-style: none;
     padding: 0;
     margin: 0 0 8px;
-    counter-reset: step;
   }
 
   .steps li {
-    counter-increment: step;
     padding: 2px 10px;
     border-radius: 999px;
     border: 1px solid var(--_border);
     opacity: 0.75;
-  }
-
-  .steps li::before {
-    content: counter(step) '. ';
   }
 
   .steps li[aria-current='step'] {

@@ -6,9 +6,9 @@ import { renderIngestorMap } from './ingestor-map.js';
 import type { SetupFlow } from './setup-flow.js';
 
 const steps: Array<[ThetaSetupStep, string]> = [
-  ['stream', 'Stream'],
-  ['ingestor', 'Ingestor'],
-  ['live', 'Go live'],
+  ['stream', '1. Stream'],
+  ['ingestor', '2. Ingestor'],
+  ['live', '3. Go live'],
 ];
 
 /**
@@ -103,7 +103,7 @@ function ingestorStep(flow: SetupFlow) {
   // here: the selection moves to this stream.
   const selectedId = selection?.streamId === flow.stream?.id ? selection?.ingestorId : undefined;
   return html`<h2 part="heading">2. Choose an edge ingestor</h2>
-    <p>For the stream <strong>${flow.stream?.name ?? ''}</strong>. The nearest ingestor usually gives the best result.</p>
+    <p>For the stream <strong>${flow.stream?.name}</strong>. The nearest ingestor usually gives the best result.</p>
     ${
       ingestors === undefined
         ? html`<p>${pending(flow.ingestorsTask) ? 'Finding ingestors near you...' : ''}</p>`
@@ -161,10 +161,10 @@ function liveStep(flow: SetupFlow) {
   return html`<h2 part="heading">3. Go live</h2>
     ${
       liveStatus === 'on'
-        ? html`<p class="live"><span part="live-badge" class="live-badge">LIVE</span> ${stream?.name ?? ''} is live.</p>
+        ? html`<p class="live"><span part="live-badge" class="live-badge">LIVE</span> ${stream?.name} is live.</p>
             ${releasing === undefined && stream ? flow.preview.render(stream) : nothing}`
         : liveStatus === 'ended'
-          ? html`<p>The stream ended. Select an ingestor again to go live once more.</p>`
+          ? html`<p>The stream ended. Select an ingestor to go live again.</p>`
           : liveStatus === 'expired'
             ? html`<p>The ingestor selection expired before a stream arrived.</p>
                 <button part="button" type="button" @click=${() => flow.reselect()}>Select again</button>`
@@ -201,7 +201,7 @@ function liveStep(flow: SetupFlow) {
                     </ol>
                     <p class="countdown">
                       Waiting for your stream. The selection expires in
-                      <span class="time">${formatDuration(Math.max(0, flow.remaining))}</span> unless a stream arrives.
+                      <span class="time">${formatDuration(flow.remaining)}</span> unless a stream arrives.
                     </p>`
                 : nothing
             }`

@@ -1,4 +1,3 @@
-import { shallowArrayEquals } from '@lit/task';
 import type { PropertyValues } from 'lit';
 import { LiveElement } from '../internal/live-element.js';
 import type { ThetaSetupStep } from './events.js';
@@ -13,7 +12,8 @@ export type { HlsLibrary, HlsPlayer } from './live-preview.js';
 
 let warnedAboutSecret = false;
 
-const localHosts = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+/** Where a secret in the page is a local tool's. `location.hostname` writes an IPv6 address in brackets. */
+const localHosts = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 /**
  * A guided Theta Video API livestream setup: pick or create a stream, choose an edge ingestor, get the RTMP server
@@ -70,17 +70,13 @@ export class ThetaLiveSetup extends LiveElement {
     selectionTimeout: { attribute: 'selection-timeout', type: Number },
     requestInit: { attribute: false },
     hlsLibrary: { attribute: false },
+    // Listed so that Lit takes over a secret set on the element before its definition loaded (an own property that
+    // would hide the accessor), and passes it through the accessor like one set afterwards.
+    serviceAccountSecret: { attribute: false },
   };
 
   constructor() {
     super();
-    // A secret set on the element before its definition loaded is an own property that hides the accessor:
-    // take it over, so that it is used (and warned about) like one set afterwards.
-    if (Object.hasOwn(this, 'serviceAccountSecret')) {
-      const early = (this as { serviceAccountSecret?: string }).serviceAccountSecret;
-      delete (this as { serviceAccountSecret?: string }).serviceAccountSecret;
-      this.serviceAccountSecret = early;
-    }
     this.apiBase = 'https://api.thetavideoapi.com';
     this.serviceAccountId = '';
     this.streamId = '';
@@ -118,11 +114,15 @@ export class ThetaLiveSetup extends LiveElement {
   declare hlsLibrary: HlsLibrary | string | undefined;
 
   #secret: string | undefined;
-  #client: ThetaClient | undefined;
-  /** What `#client` was built from. */
-  #clientSettings: readonly unknown[] = [];
   #flow = new SetupFlow(this, {
-    client: () => this.#currentClient(),
+    // A client holds nothing but its settings: each call gets one built from the current ones.
+    client: () =>
+      new ThetaClient({
+        apiBase: this.apiBase,
+        serviceAccountId: this.serviceAccountId,
+        serviceAccountSecret: this.#secret,
+        requestInit: this.requestInit,
+      }),
     emit: (name, detail) => this.emit(name, detail),
   });
 
@@ -165,15 +165,5 @@ export class ThetaLiveSetup extends LiveElement {
 
   override render() {
     return renderSetup(this.#flow);
-  }
-
-  /** The one client of every call, built again only when its settings change. */
-  #currentClient(): ThetaClient {
-    const settings = [this.apiBase, this.serviceAccountId || undefined, this.#secret, this.requestInit] as const;
-    if (!this.#client || !shallowArrayEquals(this.#clientSettings, settings)) {
-      const [apiBase, serviceAccountId, serviceAccountSecret, requestInit] = (this.#clientSettings = settings);
-      this.#client = new ThetaClient({ apiBase, serviceAccountId, serviceAccountSecret, requestInit });
-    }
-    return this.#client;
   }
 }
