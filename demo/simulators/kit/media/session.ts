@@ -252,7 +252,6 @@ export class KitMediaSession implements KitMediaSessionHandle {
     throw new Error(`could not allocate ports after ${config.portAttempts} attempts: ${errorText(lastError)}`);
   }
 
-  // eslint-disable-next-line @typescript-eslint/require-await -- async so that every failure, an unknown kind included, rejects
   async fault(kind: string): Promise<void> {
     const server = this.sockets.signalingServer;
     const fault = kind as KitMediaFault;
@@ -323,7 +322,7 @@ export class KitMediaSession implements KitMediaSessionHandle {
         this.sockets.mediaForwarder.blocked = kind === 'refuse-ice';
         return;
       case 'end-stream':
-        this.peer?.sendOnChannel(KIT_CONTROL_CHANNEL_LABEL, this.app.exitMessage(0));
+        await this.sendControl(this.app.exitMessage(0));
         this.endStream('exitMessage');
         return;
       case 'peer-removed':
@@ -339,10 +338,22 @@ export class KitMediaSession implements KitMediaSessionHandle {
         this.endStream('error serverOverloaded');
         return;
       case 'timer-warning':
-        this.peer?.sendOnChannel(KIT_CONTROL_CHANNEL_LABEL, this.app.timerNotification(4, 30));
+        await this.sendControl(this.app.timerNotification(4, 30));
         return;
       default:
         throw new Error(`unknown fault '${kind}'; known: ${KIT_MEDIA_FAULTS.join(', ')}`);
+    }
+  }
+
+  /**
+   * Sends an app message on the control channel, waiting up to 5 s for the channel to open: a fault asked for as soon
+   * as the client connected may come before the channel's own open, which a loaded machine can delay.
+   */
+  private async sendControl(message: string): Promise<void> {
+    const giveUpAt = Date.now() + 5000;
+    while (!this.peer?.sendOnChannel(KIT_CONTROL_CHANNEL_LABEL, message)) {
+      if (Date.now() > giveUpAt) throw new Error('the control channel did not open within 5 s');
+      await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
 
