@@ -13,7 +13,7 @@ export type { HlsLibrary, HlsPlayer } from './live-preview.js';
 let warnedAboutSecret = false;
 
 /** Where a secret in the page is a local tool's. `location.hostname` writes an IPv6 address in brackets. */
-const localHosts = new Set(['localhost', '127.0.0.1', '[::1]']);
+const localHost = /^(localhost|127\.0\.0\.1|\[::1\])$/;
 
 /**
  * A guided Theta Video API livestream setup: pick or create a stream, choose an edge ingestor, get the RTMP server
@@ -136,7 +136,7 @@ export class ThetaLiveSetup extends LiveElement {
 
   set serviceAccountSecret(secret: string | undefined) {
     this.#secret = secret || undefined;
-    if (this.#secret && !warnedAboutSecret && !localHosts.has(globalThis.location?.hostname ?? '')) {
+    if (this.#secret && !warnedAboutSecret && !localHost.test(globalThis.location?.hostname)) {
       warnedAboutSecret = true;
       console.warn(
         '<theta-live-setup>: a Theta service-account secret was given to this page. It grants full control of the account; ' +

@@ -28,10 +28,10 @@ export interface LandPathSettings {
 }
 
 /**
- * Tuned so that the path stays near 1.5 kB gzip while the continents, the large islands and seas such as the
+ * Tuned so that the path stays near 1.4 kB gzip while the continents, the large islands and seas such as the
  * Mediterranean, the Baltic and the Red Sea keep recognisable shapes when the map is zoomed to a region.
  */
-export const landPathSettings: LandPathSettings = { tolerance: 0.6, minArea: 2, southLimit: -60 };
+export const landPathSettings: LandPathSettings = { tolerance: 0.75, minArea: 2, southLimit: -60 };
 
 export const landModulePath = join(projectRoot, 'src/theta-live-setup/land.ts');
 
