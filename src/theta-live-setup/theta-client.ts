@@ -157,11 +157,10 @@ export class ThetaClient {
   /** Reserves an ingestor for a stream; the selection lapses if nothing is published within about 5 minutes. */
   async selectIngestor(ingestorId: string, streamId: string, signal?: AbortSignal): Promise<ThetaIngestorSelection> {
     const body = await this.#call('PUT', `/ingestor/${pathId(ingestorId, 'ingestor id')}/select`, { tva_stream: streamId }, signal);
-    const { stream_server: server, stream_key: key } = body;
-    if (!stringOrNull(server) || !stringOrNull(key)) {
-      throw malformed('The service selected the ingestor but sent no stream server or stream key');
-    }
-    return { stream_server: server as string, stream_key: key as string };
+    const server = stringOrNull(body.stream_server);
+    const key = stringOrNull(body.stream_key);
+    if (!server || !key) throw malformed('The service selected the ingestor but sent no stream server or stream key');
+    return { stream_server: server, stream_key: key };
   }
 
   /** Releases an ingestor; waits up to {@link thetaUnselectTimeoutMs} (or `timeoutMs` if longer), as the service can be slow. */
