@@ -158,6 +158,7 @@ function ingestorStep(flow: SetupFlow) {
 function liveStep(flow: SetupFlow) {
   const { selection, liveStatus, releasing } = flow;
   const stream = flow.liveStream ?? flow.stream;
+  const held = selection && liveStatus !== 'ended' && liveStatus !== 'expired';
   return html`<h2 part="heading">3. Go live</h2>
     ${
       liveStatus === 'on'
@@ -171,7 +172,8 @@ function liveStep(flow: SetupFlow) {
             : nothing
     }
     ${
-      selection && liveStatus !== 'ended' && liveStatus !== 'expired'
+      // A selection that ended or expired has nothing left to show or to release.
+      held
         ? html`<dl part="credentials" class="credentials">
               <div>
                 <dt>RTMP server</dt>
@@ -210,7 +212,7 @@ function liveStep(flow: SetupFlow) {
     ${releasing === undefined ? nothing : html`<p class="progress">Releasing the ingestor... ${releasing} s</p>`}
     <div class="actions">
       ${
-        selection && liveStatus !== 'ended'
+        held
           ? html`<button part="button" type="button" ?disabled=${releasing !== undefined} @click=${() => flow.unselect()}>Unselect</button>`
           : nothing
       }
