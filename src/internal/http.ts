@@ -68,6 +68,11 @@ export async function requestJson(url: string, init: RequestInit, options: Reque
   }
 }
 
+/** A 2xx status: the call did what it asked. */
+export function isSuccess(status: number): boolean {
+  return status >= 200 && status < 300;
+}
+
 /** Milliseconds to wait from a `Retry-After` header (seconds or an HTTP date), or `undefined`. */
 export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
   if (value === null || value.trim() === '') return undefined;

@@ -1,5 +1,5 @@
 import { describeAnswerWithoutMessage, describeUnexpectedBody, errorCodeForStatus, readServerMessage } from '../internal/errors.js';
-import { type HttpAnswer, joinUrl, mergeRequestInit, parseRetryAfter, requestJson } from '../internal/http.js';
+import { type HttpAnswer, isSuccess, joinUrl, mergeRequestInit, parseRetryAfter, requestJson } from '../internal/http.js';
 import { isRecord } from '../internal/json.js';
 import { formatDuration, sleep } from '../internal/timing.js';
 import { KitStreamError } from './kit-error.js';
@@ -110,7 +110,7 @@ export class KitSessionClient {
     // The answer whose error is reported comes first.
     const answers = keepalive ? await Promise.all([byPath(), byBody()]) : [await byPath()];
     if (!keepalive && (answers[0].status === 404 || answers[0].status === 405)) answers.unshift(await byBody());
-    if (!answers.some((answer) => answer.status >= 200 && answer.status < 300)) throw errorFromAnswer(answers[0]);
+    if (!answers.some((answer) => isSuccess(answer.status))) throw errorFromAnswer(answers[0]);
   }
 
   /** One call; a `body` goes as JSON. */

@@ -14,7 +14,7 @@ import {
   errorCodeForStatus,
   readServerMessage,
 } from '../internal/errors.js';
-import { type HttpAnswer, joinUrl, mergeRequestInit, requestJson } from '../internal/http.js';
+import { type HttpAnswer, isSuccess, joinUrl, mergeRequestInit, requestJson } from '../internal/http.js';
 import { isRecord } from '../internal/json.js';
 
 export type ThetaStreamStatus = 'on' | 'off';
@@ -216,8 +216,7 @@ export class ThetaClient {
     }
 
     const { status, body } = answer;
-    const ok = status >= 200 && status < 300;
-    if (!ok || (isRecord(body) && body.status === 'error')) {
+    if (!isSuccess(status) || (isRecord(body) && body.status === 'error')) {
       const serverMessage = readServerMessage(body, answer.text);
       // The secret must never appear in a message, even if a server echoes it.
       const text = serverMessage ?? describeAnswerWithoutMessage(answer);
