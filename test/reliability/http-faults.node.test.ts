@@ -10,11 +10,11 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { startKitSimulator, type KitMediaFactory, type KitSimulator } from '../../demo/simulators/kit/kit-simulator.js';
 import type { SimulatorFault } from '../../demo/simulators/shared/faults.js';
-import { startThetaSimulator, type ThetaSimulator } from '../../demo/simulators/theta/theta-simulator.js';
+import type { ThetaSimulator } from '../../demo/simulators/theta/theta-simulator.js';
 import { KitSessionClient } from '../../src/kit-stream-player/session-client.js';
 import { ThetaClient } from '../../src/theta-live-setup/theta-client.js';
-import { serveFetchHandler, type ServedFetchHandler } from '../../src/theta-proxy/node-server.js';
-import { createThetaProxy } from '../../src/theta-proxy/theta-proxy.js';
+import type { ServedFetchHandler } from '../../src/theta-proxy/node-server.js';
+import { startThetaBehindProxy, type ThetaBehindProxy } from '../support/theta-behind-proxy.js';
 
 /** The request timeout of the clients here, and the proxy's upstream timeout: long enough for loopback under load. */
 const TIMEOUT_MS = 500;
@@ -222,26 +222,19 @@ describe('Kit session client: HTTP faults', () => {
 
 describe('Theta client through the proxy: HTTP faults', () => {
   const account = { id: 'srvacc_httpfaults', secret: 'http-faults-secret-7c1d9e' };
+  let stack: ThetaBehindProxy | undefined;
   let simulator: ThetaSimulator;
   let proxy: ServedFetchHandler;
   let client: ThetaClient;
 
   before(async () => {
-    simulator = await startThetaSimulator({ serviceAccounts: [account], rtmp: false });
-    proxy = await serveFetchHandler(
-      createThetaProxy({
-        serviceAccountId: account.id,
-        serviceAccountSecret: account.secret,
-        upstream: simulator.url,
-        upstreamTimeoutMs: TIMEOUT_MS,
-      }),
-    );
+    stack = await startThetaBehindProxy(account, TIMEOUT_MS);
+    ({ simulator, proxy } = stack);
     client = new ThetaClient({ apiBase: proxy.url, timeoutMs: 5000 });
   });
   beforeEach(() => simulator.faults.clear());
   after(async () => {
-    await proxy?.close();
-    await simulator?.close();
+    await stack?.close();
   });
 
   const rows: Row[] = [

@@ -3,9 +3,9 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { startThetaSimulator, type ThetaSimulator } from '../../demo/simulators/theta/theta-simulator.js';
-import { createThetaProxy } from '../../src/theta-proxy/theta-proxy.js';
 import { serveFetchHandler, type ServedFetchHandler } from '../../src/theta-proxy/node-server.js';
 import { ThetaApiError, ThetaClient } from '../../src/theta-live-setup/theta-client.js';
+import { startThetaBehindProxy, type ThetaBehindProxy } from '../support/theta-behind-proxy.js';
 
 const account = { id: 'srvacc_clienttest', secret: 'client-secret-value-51c0de' };
 
@@ -30,25 +30,18 @@ async function arm(simulator: ThetaSimulator, faults: unknown): Promise<void> {
 }
 
 describe('ThetaClient through the proxy, against the simulator', () => {
+  let stack: ThetaBehindProxy | undefined;
   let simulator: ThetaSimulator;
   let proxy: ServedFetchHandler;
   let client: ThetaClient;
 
   before(async () => {
-    simulator = await startThetaSimulator({ serviceAccounts: [account], rtmp: false });
-    proxy = await serveFetchHandler(
-      createThetaProxy({
-        serviceAccountId: account.id,
-        serviceAccountSecret: account.secret,
-        upstream: simulator.url,
-        upstreamTimeoutMs: 1000,
-      }),
-    );
+    stack = await startThetaBehindProxy(account, 1000);
+    ({ simulator, proxy } = stack);
     client = new ThetaClient({ apiBase: `${proxy.url}/`, timeoutMs: 5000 });
   });
   after(async () => {
-    await proxy?.close();
-    await simulator?.close();
+    await stack?.close();
   });
   beforeEach(async () => {
     simulator.faults.clear();
