@@ -53,6 +53,13 @@ class FakeSocket extends EventTarget {
 }
 
 const lastSocket = () => FakeSocket.all.at(-1)!;
+
+/** The newest socket drops, as a network does, and what that sets off has run. */
+async function loseSocket(): Promise<void> {
+  lastSocket().lose();
+  await settle();
+}
+
 const liveSockets = () => FakeSocket.all.filter((socket) => socket.readyState <= 1);
 
 interface Failure {
@@ -109,8 +116,7 @@ describe('signaling socket', () => {
     const answer = lastSocket().sent.at(-1)!;
     assert.equal(JSON.parse(answer).ackid, 1);
 
-    lastSocket().lose();
-    await settle();
+    await loseSocket();
     mock.timers.tick(499);
     assert.equal(FakeSocket.all.length, 1);
     mock.timers.tick(1);
@@ -136,8 +142,7 @@ describe('signaling socket', () => {
     let frames = 0;
     const { socket, failures } = signaling({ frames: () => (frames += 30) });
     signIn();
-    lastSocket().lose();
-    await settle();
+    await loseSocket();
     const delays: number[] = [];
     for (let refused = 0; refused < 8; refused++) {
       let waited = 0;
@@ -147,8 +152,7 @@ describe('signaling socket', () => {
         waited += 100;
       }
       delays.push(waited);
-      lastSocket().lose();
-      await settle();
+      await loseSocket();
     }
     assert.deepEqual(delays, [500, 1000, 2000, 4000, 8000, 10_000, 10_000, 10_000]);
     assert.deepEqual(failures, []);
@@ -160,15 +164,12 @@ describe('signaling socket', () => {
     const { failures } = signaling({ frames: () => 1200 });
     signIn();
     // Chromium closed the socket of a frozen tab; the service let go of the viewer and refuses its re-opens.
-    lastSocket().lose();
-    await settle();
+    await loseSocket();
     mock.timers.tick(500);
-    lastSocket().lose();
-    await settle();
+    await loseSocket();
     assert.deepEqual(failures, [], 'one refusal is not enough');
     mock.timers.tick(1000);
-    lastSocket().lose();
-    await settle();
+    await loseSocket();
     assert.deepEqual(failures, [{ reason: 'signaling-closed', detail: 'Signaling closed (1006), and no video arrives.' }]);
     mock.timers.tick(60_000);
     assert.equal(FakeSocket.all.length, 3, 'no re-open after that');
@@ -177,14 +178,11 @@ describe('signaling socket', () => {
   it('counts an unknown frame count as no video', async () => {
     const { failures } = signaling({ frames: () => undefined });
     signIn();
-    lastSocket().lose();
-    await settle();
+    await loseSocket();
     mock.timers.tick(500);
-    lastSocket().lose();
-    await settle();
+    await loseSocket();
     mock.timers.tick(1000);
-    lastSocket().lose();
-    await settle();
+    await loseSocket();
     assert.equal(failures.length, 1);
   });
 
@@ -205,13 +203,11 @@ describe('signaling socket', () => {
     lastSocket().accept();
     lastSocket().receive({ hb: 3 });
     lastSocket().receive({ hb: 4 });
-    lastSocket().lose();
-    await settle();
+    await loseSocket();
     for (let elapsed = 0; elapsed < 40_000; elapsed += 100) {
       mock.timers.tick(100);
       if (lastSocket().readyState === 0) {
-        lastSocket().lose();
-        await settle();
+        await loseSocket();
       }
       assert.ok(liveSockets().length <= 1, 'one socket at a time');
     }
@@ -253,8 +249,7 @@ describe('signaling socket', () => {
   it('closes its socket and cancels a pending re-open on close', async () => {
     const { socket } = signaling();
     signIn();
-    lastSocket().lose();
-    await settle();
+    await loseSocket();
     socket.close();
     mock.timers.tick(60_000);
     assert.equal(FakeSocket.all.length, 1);
