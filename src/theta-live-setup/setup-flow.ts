@@ -107,6 +107,8 @@ export class SetupFlow implements ReactiveController {
       (stream) => {
         this.#emit('theta-stream-created', { stream: summary(stream) });
         this.streams = [...(this.streams ?? []), stream];
+        // A list still on its way may have been answered before the stream existed: ask again.
+        if (this.streamsTask.status === TaskStatus.PENDING) void this.streamsTask.run([]);
         this.useStream(stream);
       },
     );

@@ -274,6 +274,36 @@ describe('<theta-live-setup>', function () {
     await until(() => buttons(element, 'Use this stream').length === 1, 'the stream list is missing the created stream');
   });
 
+  it('keeps a stream created while the list was loading, when the list answers late', async () => {
+    // The list is answered before the stream exists, but that answer reaches the element only after the creation.
+    const nativeFetch = window.fetch;
+    let created!: () => void;
+    const creation = new Promise<void>((resolve) => (created = resolve));
+    let listings = 0;
+    let lateAnswerDelivered = false;
+    window.fetch = async (input, init) => {
+      const response = await nativeFetch(input, init);
+      if (!/\/streams$/.test(String(input)) || listings++ > 0) return response;
+      const body = await response.text();
+      await creation;
+      lateAnswerDelivered = true;
+      return new Response(body, response);
+    };
+    restores.push(() => (window.fetch = nativeFetch));
+    const { element } = await setup();
+    const event = oneEvent(element, 'theta-stream-created');
+    await createStream(element, 'Made during the listing');
+    const { stream } = (await event).detail;
+    created();
+    await until(() => lateAnswerDelivered, 'the late list answer was not delivered');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    (await untilButton(element, 'Back')).click();
+    await until(() => element.currentStep === 'stream', 'not back at the stream step');
+    await until(() => buttons(element, 'Use this stream').length === 1, 'the stream list lost the created stream');
+    expect(root(element).querySelector(`#stream-${stream.id}`)?.textContent).to.equal('Made during the listing');
+    expect(listings, 'the list was asked for again').to.equal(2);
+  });
+
   it('resumes after a reload from sessionStorage, without storing the key', async () => {
     const { element, sim } = await setup();
     const selected = await goLive(element);
