@@ -51,12 +51,17 @@ async function openTab(): Promise<TabWindow> {
 
 /** Hidden, frozen for `forMs`, shown again; resolves once the tab runs again, in front. */
 async function leaveAndComeBack(forMs: number): Promise<{ frozenAt: number; resumedAt: number }> {
-  const { lifecycle } = tab!;
+  const { lifecycle, document: page } = tab!;
+  const shown = async (state: DocumentVisibilityState, message: string) => {
+    await executeServerCommand('page-lifecycle', { state } satisfies PageLifecycle);
+    await waitUntil(() => page.visibilityState === state, message, { timeout: 2000 });
+  };
+  // The tab starts in front, whichever page came forward as the last one loaded.
+  await shown('visible', 'the tab did not come to the front');
   lifecycle.length = 0;
-  for (const payload of [{ state: 'hidden' }, { state: 'frozen', forMs }, { state: 'visible' }] satisfies PageLifecycle[]) {
-    await executeServerCommand('page-lifecycle', payload);
-  }
-  await waitUntil(() => tab!.document.visibilityState === 'visible', 'the tab was not shown again', { timeout: 2000 });
+  await shown('hidden', 'the tab was not hidden');
+  await executeServerCommand('page-lifecycle', { state: 'frozen', forMs } satisfies PageLifecycle);
+  await shown('visible', 'the tab was not shown again');
   expect(lifecycle.map((entry) => entry.type)).to.deep.equal([
     'visibilitychange:hidden',
     'freeze:hidden',
