@@ -97,8 +97,8 @@ function findMessage(value: unknown, depth: number): string | undefined {
   if (depth > 6) return undefined;
   if (typeof value === 'string') {
     // JSON inside a string (a gateway that encoded the body twice) is read as JSON: its message, or none.
-    const inner = /^\s*[[{]/.test(value) && parseJson(value);
-    if (typeof inner === 'object') return findMessage(inner, depth + 1);
+    const inner = parseJson(value);
+    if (inner && typeof inner === 'object') return findMessage(inner, depth + 1);
     const text = value.trim();
     // A whole body in markup is an error page, and one with control characters (`[\0-\b]` is U+0000 to U+0008) is
     // binary: neither is a message. A field's text is the server's words as they are; the elements render it as text.
@@ -137,7 +137,7 @@ function findMessage(value: unknown, depth: number): string | undefined {
 export function describeUnexpectedBody(answer: HttpAnswer): string {
   const type = answer.headers.get('content-type') ?? '';
   const mediaType = type.split(';')[0].trim();
-  const title = /<title[^>]*>([^<]{1,200})<\/title>/i.exec(answer.text)?.[1]?.trim();
+  const title = /<title[^>]*>([^<]{1,200})<\/title>/i.exec(answer.text)?.[1].trim();
   return `The service answered ${answer.status} with ${
     answer.text.trim() === ''
       ? 'an empty body instead of JSON'

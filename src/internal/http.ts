@@ -43,20 +43,20 @@ export function mergeRequestInit(base: RequestInit | undefined, call: RequestIni
  */
 export async function requestJson(url: string, init: RequestInit, options: RequestOptions): Promise<HttpAnswer> {
   const { signal, timeoutMs, errorType } = options;
-  signal?.throwIfAborted();
   const timeout = new AbortController();
   const timer = setTimeout(
     () => timeout.abort(new errorType('timeout', `No answer from ${describeUrl(url)} within ${formatSeconds(timeoutMs)}.`)),
     timeoutMs,
   );
+  // A signal aborted already fails the fetch at once, without sending: its reason is rethrown below.
   const combined = signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal;
   try {
     const response = await fetch(url, { ...init, signal: combined, keepalive: options.keepalive });
     const text = await response.text();
     return { status: response.status, headers: response.headers, body: parseJson(text), text };
   } catch (error) {
-    if (signal?.aborted) throw signal.reason;
-    if (timeout.signal.aborted) throw timeout.signal.reason;
+    // The caller's abort reason, or the timeout's error: whichever stopped the request.
+    if (combined.aborted) throw combined.reason;
     throw new errorType(
       'network',
       `Could not reach ${describeUrl(url)}: the network failed or the server refused the connection.`,
