@@ -52,8 +52,8 @@ const hlsType = 'application/vnd.apple.mpegurl';
 export class LivePreview implements ReactiveController {
   #host: PreviewHost;
   #playback: Playback | undefined;
-  /** The address of the video the last `render` showed. */
-  #uri: string | undefined;
+  /** The HLS address the last `render` was given; its video shows only where it can play. */
+  #uri: string | null | undefined;
   #unmuted = false;
 
   constructor(host: PreviewHost) {
@@ -62,8 +62,9 @@ export class LivePreview implements ReactiveController {
 
   render(stream: ThetaStream) {
     const uri = stream.playback_uri;
-    const playable = !!uri && (!!document.createElement('video').canPlayType(hlsType) || !!this.#host.hlsLibrary);
-    this.#uri = playable ? uri : undefined;
+    const playable = document.createElement('video').canPlayType(hlsType) || this.#host.hlsLibrary;
+    // Without a video (no address, or none this browser can play), `hostUpdated` starts nothing.
+    this.#uri = uri;
     const playback = this.#playback;
     const state = playback?.state;
     return html`${

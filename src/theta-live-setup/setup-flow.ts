@@ -4,9 +4,9 @@ import type { ThetaSetupStep, ThetaStreamSummary } from './events.js';
 import { LivePreview } from './live-preview.js';
 import { readProgress, writeProgress, type SavedProgress } from './saved-progress.js';
 import { StatusWatch } from './status-watch.js';
-import { ThetaApiError, type ThetaIngestor, type ThetaStream } from './theta-client.js';
+import { ThetaApiError, ThetaClient, type ThetaIngestor, type ThetaStream } from './theta-client.js';
 
-import type { Failure, LiveStatus, Selection, SetupFlowOptions, SetupHost } from './setup-flow.types.js';
+import type { Emit, Failure, LiveStatus, Selection, SetupHost } from './setup-flow.types.js';
 
 export type * from './setup-flow.types.js';
 
@@ -26,7 +26,7 @@ export class SetupFlow implements ReactiveController {
   declare selection: Selection | undefined;
   /** What the go-live step shows; `begin()` sets it before the first render. */
   declare liveStatus: LiveStatus;
-  /** The stream as its newest status check saw it. */
+  /** The stream the go-live step shows (set as it begins), as its newest status check saw it. */
   declare liveStream: ThetaStream | undefined;
   keyRevealed = false;
   declare failure: Failure | undefined;
@@ -45,19 +45,16 @@ export class SetupFlow implements ReactiveController {
   declare readonly unselectTask: Task<[Selection]>;
   declare readonly resumeTask: Task<[string, SavedProgress | undefined], ThetaStream | void>;
   declare readonly deleteTask: Task<[ThetaStream]>;
-  #client: SetupFlowOptions['client'];
-  #emit: SetupFlowOptions['emit'];
+  #emit: Emit;
   #tasks: Task[] = [];
   #watch: StatusWatch<ThetaStream>;
   #releasingSince = 0;
 
-  constructor(host: SetupHost, options: SetupFlowOptions) {
+  constructor(host: SetupHost, emit: Emit) {
     (this.host = host).addController(this);
-    this.#client = options.client;
-    this.#emit = options.emit;
+    this.#emit = emit;
     this.preview = new LivePreview(host);
     this.#watch = new StatusWatch(host, {
-      interval: () => host.pollInterval,
       onStatus: (stream) => this.#onStreamStatus(stream),
       // A stream deleted elsewhere leaves nothing to wait for: the user picks or creates another one.
       onError: (error, retry) => (notFound(error) ? this.#deleted(this.liveStream!, true) : this.#report('watch-stream', error, retry)),
@@ -65,19 +62,19 @@ export class SetupFlow implements ReactiveController {
 
     this.streamsTask = this.#task(
       'list-streams',
-      async (_, signal) => (await this.#client().listStreams(signal)).streams,
+      async (_, signal) => (await this.#client.listStreams(signal)).streams,
       (streams) => (this.streams = streams),
     );
     this.ingestorsTask = this.#task(
       'list-ingestors',
-      async (_, signal) => (await this.#client().listIngestors(signal)).ingestors,
+      async (_, signal) => (await this.#client.listIngestors(signal)).ingestors,
       (ingestors) => (this.ingestors = ingestors),
     );
     // The stream the user was setting up, or the one `stream-id` names: go on where it fits.
     this.resumeTask = this.#task(
       'load-stream',
       ([streamId, saved], signal) =>
-        this.#client()
+        this.#client
           .getStream(streamId, signal)
           // A saved stream deleted since is left like one deleted under the go-live step; a missing `stream-id` is an error.
           .catch(saved && unlessNotFound),
@@ -100,10 +97,10 @@ export class SetupFlow implements ReactiveController {
         // only the answer was lost: adopt the stream it made (this name, not listed before) rather than make a second
         // one, which would count toward the account's limit.
         (!!this.createTask.error &&
-          (await this.#client().listStreams(signal)).streams.find(
+          (await this.#client.listStreams(signal)).streams.find(
             (stream) => stream.name === name && this.streams?.every((other) => other.id !== stream.id),
           )) ||
-        this.#client().createStream(name, signal),
+        this.#client.createStream(name, signal),
       (stream) => {
         this.#emit('theta-stream-created', { stream: summary(stream) });
         this.streams = [...(this.streams ?? []), stream];
@@ -115,7 +112,7 @@ export class SetupFlow implements ReactiveController {
     this.deleteTask = this.#task(
       'delete-stream',
       // Already gone (deleted elsewhere): what the user asked for.
-      ([stream], signal) => this.#client().deleteStream(stream.id, signal).catch(unlessNotFound),
+      ([stream], signal) => this.#client.deleteStream(stream.id, signal).catch(unlessNotFound),
       (_, [stream]) => this.#deleted(stream),
     );
     this.selectTask = this.#task(
@@ -126,7 +123,7 @@ export class SetupFlow implements ReactiveController {
         // reserved, unless it is in use or the service let it lapse. One whose stream was deleted is gone already.
         if (previous && this.#remaining() > 0 && this.liveStatus === 'waiting') await this.#release(previous, signal);
         const streamId = stream.id;
-        const { stream_server: server, stream_key: key } = await this.#client().selectIngestor(ingestorId, streamId, signal);
+        const { stream_server: server, stream_key: key } = await this.#client.selectIngestor(ingestorId, streamId, signal);
         return { streamId, ingestorId, server, key, selectedAt: Date.now() };
       },
       (selection, [stream]) => {
@@ -245,10 +242,11 @@ export class SetupFlow implements ReactiveController {
     this.host.requestUpdate();
   }
 
-  highlight(ingestorId: string | undefined): void {
+  /** Bound, so that the map and the table can take it as it is. */
+  highlight = (ingestorId: string | undefined): void => {
     this.highlighted = ingestorId;
     this.host.requestUpdate();
-  }
+  };
 
   toggleKey(): void {
     this.keyRevealed = !this.keyRevealed;
@@ -274,7 +272,7 @@ export class SetupFlow implements ReactiveController {
 
   /** Releases the selection; one the service freed already (404) counts as released. */
   async #release({ streamId, ingestorId }: Selection, signal: AbortSignal): Promise<void> {
-    await this.#client().unselectIngestor(ingestorId, signal).catch(unlessNotFound);
+    await this.#client.unselectIngestor(ingestorId, signal).catch(unlessNotFound);
     this.selection = undefined;
     this.#emit('theta-ingestor-unselected', { streamId, ingestorId });
   }
@@ -291,7 +289,7 @@ export class SetupFlow implements ReactiveController {
     this.liveStream = stream;
     this.liveStatus = stream.status === 'on' ? 'on' : 'waiting';
     this.#save();
-    this.#watch.start((signal) => this.#client().getStream(stream.id, signal));
+    this.#watch.start((signal) => this.#client.getStream(stream.id, signal));
   }
 
   #onStreamStatus(stream: ThetaStream): void {
@@ -368,6 +366,11 @@ export class SetupFlow implements ReactiveController {
     this.host.requestUpdate();
   }
 
+  /** A client holds nothing but its settings: each call gets one built from the host's current ones. */
+  get #client(): ThetaClient {
+    return new ThetaClient(this.host);
+  }
+
   get #storageKey(): string {
     return `theta-live-setup:${this.host.apiBase}|${this.host.serviceAccountId}`;
   }
@@ -388,6 +391,6 @@ const unlessNotFound = (error: unknown) => {
   if (!notFound(error)) throw error;
 };
 
-function summary(stream: ThetaStream): ThetaStreamSummary {
-  return { id: stream.id, name: stream.name, status: stream.status };
+function summary({ id, name, status }: ThetaStream): ThetaStreamSummary {
+  return { id, name, status };
 }

@@ -1,7 +1,7 @@
 import type { PreviewHost } from './live-preview.js';
 import type { SavedSelection } from './saved-progress.js';
 import type { ThetaLiveSetup } from './theta-live-setup.js';
-import type { ThetaClient } from './theta-client.js';
+import type { ThetaClientOptions } from './theta-client.js';
 
 /** What the go-live step is showing. */
 export type LiveStatus = 'waiting' | 'on' | 'ended' | 'expired';
@@ -19,15 +19,15 @@ export interface Failure {
   retry: () => void;
 }
 
-/** The element, whose settings the steps read. */
+/**
+ * The element, whose settings the steps read: the client's (the element's properties have the client's option names)
+ * and the flow's own.
+ */
 export type SetupHost = PreviewHost &
+  ThetaClientOptions &
   Pick<ThetaLiveSetup, 'apiBase' | 'serviceAccountId' | 'streamId' | 'streamName' | 'pollInterval' | 'selectionTimeout'>;
 
 type EventDetail<K extends keyof HTMLElementEventMap> = HTMLElementEventMap[K] extends CustomEvent<infer D> ? D : never;
 
-export interface SetupFlowOptions {
-  /** The client of a call, built from the host's current settings. */
-  client: () => ThetaClient;
-  /** Dispatches one of the element's events. */
-  emit: <K extends keyof HTMLElementEventMap>(name: K, detail: EventDetail<K>) => void;
-}
+/** Dispatches one of the element's events. */
+export type Emit = <K extends keyof HTMLElementEventMap>(name: K, detail: EventDetail<K>) => void;

@@ -1,9 +1,13 @@
-import type { ReactiveController, ReactiveControllerHost } from 'lit';
+import type { ReactiveControllerHost } from 'lit';
 import { sleep } from '../internal/timing.js';
 
-export interface StatusWatchOptions<T> {
+/** The element that shows the status. */
+export interface WatchHost extends ReactiveControllerHost {
   /** Milliseconds between checks, read before each one so that a changed setting counts; at least 250. */
-  interval: () => number;
+  readonly pollInterval: number;
+}
+
+export interface StatusWatchOptions<T> {
   /** Called with each answer. */
   onStatus: (status: T) => void;
   /** Called once for each new failure (checking goes on, as the service may recover); `retry` starts over. */
@@ -13,17 +17,17 @@ export interface StatusWatchOptions<T> {
 /**
  * Checks a stream's status again and again while the go-live step shows, and keeps the clock its countdowns read
  * (the selection's expiry, the time an unselect has taken) ticking every second meanwhile. Everything stops with
- * `stop()` or when the host leaves the document.
+ * `stop()`, which its owner calls when the host leaves the document.
  */
-export class StatusWatch<T> implements ReactiveController {
+export class StatusWatch<T> {
   /** The time the countdowns show (ms since the epoch), renewed every second while watching. */
   now = Date.now();
-  #host: ReactiveControllerHost;
+  #host: WatchHost;
   #options: StatusWatchOptions<T>;
   #stop: AbortController | undefined;
 
-  constructor(host: ReactiveControllerHost, options: StatusWatchOptions<T>) {
-    (this.#host = host).addController(this);
+  constructor(host: WatchHost, options: StatusWatchOptions<T>) {
+    this.#host = host;
     this.#options = options;
   }
 
@@ -31,7 +35,7 @@ export class StatusWatch<T> implements ReactiveController {
   start(check: (signal: AbortSignal) => Promise<T>): void {
     this.stop();
     const { signal } = (this.#stop = new AbortController());
-    const { interval, onStatus, onError } = this.#options;
+    const { onStatus, onError } = this.#options;
     const tick = () => {
       this.now = Date.now();
       this.#host.requestUpdate();
@@ -43,7 +47,7 @@ export class StatusWatch<T> implements ReactiveController {
       let reported: unknown;
       while (!signal.aborted) {
         try {
-          await sleep(Math.max(250, interval()), signal);
+          await sleep(Math.max(250, this.#host.pollInterval), signal);
           const status = await check(signal);
           reported = undefined;
           if (!signal.aborted) onStatus(status);
@@ -60,9 +64,5 @@ export class StatusWatch<T> implements ReactiveController {
   stop(): void {
     this.#stop?.abort();
     this.#stop = undefined;
-  }
-
-  hostDisconnected(): void {
-    this.stop();
   }
 }

@@ -14,7 +14,7 @@ import {
   errorCodeForStatus,
   readServerMessage,
 } from '../internal/errors.js';
-import { type HttpAnswer, isSuccess, joinUrl, mergeRequestInit, requestJson } from '../internal/http.js';
+import { isSuccess, joinUrl, mergeRequestInit, requestJson } from '../internal/http.js';
 import { isRecord } from '../internal/json.js';
 
 export type ThetaStreamStatus = 'on' | 'off';
@@ -114,8 +114,9 @@ export class ThetaClient {
   readonly #timeoutMs: number;
 
   constructor(options: ThetaClientOptions) {
-    if (typeof options.apiBase !== 'string' || options.apiBase.trim() === '') throw new TypeError('apiBase is required');
-    this.apiBase = options.apiBase.trim();
+    const apiBase = typeof options.apiBase === 'string' && options.apiBase.trim();
+    if (!apiBase) throw new TypeError('apiBase is required');
+    this.apiBase = apiBase;
     this.#serviceAccountId = options.serviceAccountId || undefined;
     this.#serviceAccountSecret = options.serviceAccountSecret || undefined;
     this.#requestInit = options.requestInit;
@@ -187,8 +188,8 @@ export class ThetaClient {
     bodyRequired = true,
     timeoutMs = this.#timeoutMs,
   ): Promise<Record<string, unknown>> {
-    const headers = new Headers({ Accept: 'application/json' });
-    if (payload !== undefined) headers.set('Content-Type', 'application/json');
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    if (payload !== undefined) headers['Content-Type'] = 'application/json';
     const secret = this.#serviceAccountSecret;
     if (secret !== undefined) {
       // Without the id the secret is never sent, and `/service_account/me` is only a proxy's shortcut.
@@ -197,23 +198,18 @@ export class ThetaClient {
           'configuration',
           'Set service-account-id (the serviceAccountId property) to the account the secret belongs to, or point api-base at a Theta proxy.',
         );
-      headers.set('x-tva-sa-id', this.#serviceAccountId);
-      headers.set('x-tva-sa-secret', secret);
+      headers['x-tva-sa-id'] = this.#serviceAccountId;
+      headers['x-tva-sa-secret'] = secret;
     }
-    const init = mergeRequestInit(this.#requestInit, {
-      method,
-      headers,
-      body: payload === undefined ? undefined : JSON.stringify(payload),
-    });
+    // Without a payload the body stays undefined: so is the JSON of `undefined`.
+    const init = mergeRequestInit(this.#requestInit, { method, headers, body: JSON.stringify(payload) });
 
-    let answer: HttpAnswer;
-    try {
-      // Without an answer, a ThetaApiError coded `network` or `timeout`.
-      answer = await requestJson(joinUrl(this.apiBase, path), init, { signal, timeoutMs, errorType: ThetaApiError });
-    } catch (error) {
-      if (signal?.aborted) throw new ThetaApiError('aborted', 'The request was cancelled', undefined, { cause: error });
-      throw error;
-    }
+    // Without an answer, a ThetaApiError coded `network` or `timeout`, or `aborted` when the caller cancelled.
+    const answer = await requestJson(joinUrl(this.apiBase, path), init, { signal, timeoutMs, errorType: ThetaApiError }).catch(
+      (error: unknown) => {
+        throw signal?.aborted ? new ThetaApiError('aborted', 'The request was cancelled', undefined, { cause: error }) : error;
+      },
+    );
 
     const { status, body } = answer;
     if (!isSuccess(status) || (isRecord(body) && body.status === 'error')) {

@@ -97,8 +97,7 @@ function streamStep(flow: SetupFlow) {
 }
 
 function ingestorStep(flow: SetupFlow) {
-  const { ingestors, highlighted, selection } = flow;
-  const highlight = (ingestorId: string | undefined) => flow.highlight(ingestorId);
+  const { ingestors, highlighted, selection, highlight } = flow;
   // Selected for this stream. One selected for another stream is shown as the service reports it, but can be selected
   // here: the selection moves to this stream.
   const selectedId = selection?.streamId === flow.stream?.id ? selection?.ingestorId : undefined;
@@ -157,7 +156,7 @@ function ingestorStep(flow: SetupFlow) {
 
 function liveStep(flow: SetupFlow) {
   const { selection, liveStatus, releasing } = flow;
-  const stream = flow.liveStream ?? flow.stream;
+  const stream = flow.liveStream;
   const held = selection && liveStatus !== 'ended' && liveStatus !== 'expired';
   return html`<h2 part="heading">3. Go live</h2>
     ${

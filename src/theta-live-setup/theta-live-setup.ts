@@ -4,7 +4,6 @@ import type { ThetaSetupStep } from './events.js';
 import { mapStyles } from './ingestor-map.js';
 import type { HlsLibrary } from './live-preview.js';
 import { SetupFlow } from './setup-flow.js';
-import { ThetaClient } from './theta-client.js';
 import { styles } from './theta-live-setup.styles.js';
 import { renderSetup } from './theta-live-setup.template.js';
 
@@ -114,17 +113,7 @@ export class ThetaLiveSetup extends LiveElement {
   declare hlsLibrary: HlsLibrary | string | undefined;
 
   #secret: string | undefined;
-  #flow = new SetupFlow(this, {
-    // A client holds nothing but its settings: each call gets one built from the current ones.
-    client: () =>
-      new ThetaClient({
-        apiBase: this.apiBase,
-        serviceAccountId: this.serviceAccountId,
-        serviceAccountSecret: this.#secret,
-        requestInit: this.requestInit,
-      }),
-    emit: (name, detail) => this.emit(name, detail),
-  });
+  #flow = new SetupFlow(this, (name, detail) => this.emit(name, detail));
 
   /**
    * The service account's secret. Property only: never an attribute, never rendered, logged or put in an event.
