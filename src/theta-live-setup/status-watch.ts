@@ -1,4 +1,4 @@
-import type { ReactiveControllerHost } from 'lit';
+import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import { sleep } from '../internal/timing.js';
 
 /** The element that shows the status. */
@@ -17,9 +17,9 @@ export interface StatusWatchOptions<T> {
 /**
  * Checks a stream's status again and again while the go-live step shows, and keeps the clock its countdowns read
  * (the selection's expiry, the time an unselect has taken) ticking every second meanwhile. Everything stops with
- * `stop()`, which its owner calls when the host leaves the document.
+ * `stop()` or when the host leaves the document.
  */
-export class StatusWatch<T> {
+export class StatusWatch<T> implements ReactiveController {
   /** The time the countdowns show (ms since the epoch), renewed every second while watching. */
   now = Date.now();
   #host: WatchHost;
@@ -27,7 +27,7 @@ export class StatusWatch<T> {
   #stop: AbortController | undefined;
 
   constructor(host: WatchHost, options: StatusWatchOptions<T>) {
-    this.#host = host;
+    (this.#host = host).addController(this);
     this.#options = options;
   }
 
@@ -64,5 +64,9 @@ export class StatusWatch<T> {
   stop(): void {
     this.#stop?.abort();
     this.#stop = undefined;
+  }
+
+  hostDisconnected(): void {
+    this.stop();
   }
 }
