@@ -23,7 +23,7 @@ import { cdnDir } from './paths.js';
 export const gzipBudgets: Record<string, number> = {
   'kit-stream-player': 20.75 * 1024,
   'theta-live-setup': 18 * 1024,
-  'live-stream-elements': 31.25 * 1024,
+  'live-stream-elements': 31 * 1024,
 };
 
 export interface CdnFileSize {
